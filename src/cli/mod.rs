@@ -1,0 +1,126 @@
+//! The command line of the contract. Each command lives in its own module; this one only
+//! parses and dispatches.
+
+use std::net::SocketAddr;
+
+use clap::{Parser, Subcommand};
+use uuid::Uuid;
+
+use crate::config::Settings;
+
+mod connection;
+mod status;
+
+/// Exit codes of the contract.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FAILURE: u8 = 1;
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Bad usage or bad input: the message says what is wrong; the process exits 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadInput(pub String);
+
+/// The exit code for an error that reached `main`.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    let bad_input = error.chain().any(|cause| {
+        cause.is::<BadInput>() || cause.is::<crate::config::ConfigError>()
+    });
+    if bad_input { EXIT_BAD_INPUT } else { EXIT_FAILURE }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "connectord",
+    version,
+    about = "Provisions server-to-server Salesforce connections from desired state in PostgreSQL"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// The daemon: converge every connection; SIGTERM/SIGINT finishes in-flight work, then exits.
+    Run,
+    /// The whole lifecycle against the built-in Salesforce simulator.
+    Demo,
+    /// The Salesforce simulator alone, for local development.
+    Simulate {
+        /// Address to listen on, e.g. 127.0.0.1:8443.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// How many orgs to host.
+        #[arg(long, default_value_t = 1)]
+        orgs: usize,
+    },
+    /// A table of connections and their phase.
+    Status {
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change the desired state of connections.
+    #[command(subcommand)]
+    Connection(ConnectionCommand),
+    /// What the next reconcile of a connection would do, without doing it.
+    Plan { id: Uuid },
+    /// A short-lived access token for the agent, as JSON.
+    Token { id: Uuid },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectionCommand {
+    /// Add a connection; reads the admin refresh token from standard input; prints the id.
+    Add {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long = "instance-url")]
+        instance_url: String,
+        /// `Object.Field` API names the agent must read (repeat the flag).
+        #[arg(long = "field")]
+        fields: Vec<String>,
+        /// Turn access on right away.
+        #[arg(long)]
+        enable: bool,
+    },
+    /// Turn access on.
+    Enable { id: Uuid },
+    /// Turn access off (the components are removed from the org).
+    Disable { id: Uuid },
+    /// Delete the connection's components and create them anew.
+    Reconnect { id: Uuid },
+    /// Replace the fields the agent must read.
+    Fields {
+        id: Uuid,
+        #[arg(long = "field", required = true)]
+        fields: Vec<String>,
+    },
+    /// Disable, wait until torn down, delete the row.
+    Remove { id: Uuid },
+}
+
+/// Runs one command to completion.
+pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Migrate => connection::migrate(&settings).await,
+        Command::Status { tenant, json } => status::run(&settings, tenant.as_deref(), json).await,
+        Command::Connection(command) => connection::run(&settings, command).await,
+        Command::Simulate { listen, orgs } => crate::simulator::run_standalone(listen, orgs).await,
+        Command::Run => not_built_yet("run"),
+        Command::Demo => not_built_yet("demo"),
+        Command::Plan { .. } => not_built_yet("plan"),
+        Command::Token { .. } => not_built_yet("token"),
+    }
+}
+
+fn not_built_yet(command: &str) -> anyhow::Result<()> {
+    Err(anyhow::anyhow!(
+        "`connectord {command}` is not built yet in this version"
+    ))
+}

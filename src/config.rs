@@ -1,0 +1,386 @@
+//! Settings: `config/default.toml` (compiled in), then the file named by `CONNECTORD_CONFIG`,
+//! then `CONNECTORD__SECTION__KEY` environment variables; `DATABASE_URL` is `database.url`.
+//!
+//! Loading checks every value's type and shape; a command then asks for what it needs
+//! (`database_url()`, `secrets.key()`), so a setting that only one command uses only stops
+//! that command. Every problem is a [`ConfigError`] naming the key, shown as one line.
+
+use std::{net::SocketAddr, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Format, Toml},
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+/// A setting that is missing or malformed. Its `Display` is one line naming the key.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {key}: {problem}")]
+pub struct ConfigError {
+    pub key: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub secrets: SecretSettings,
+    pub salesforce: SalesforceSettings,
+    pub reconciler: ReconcilerSettings,
+    pub http: HttpSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub max_connections: u32,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretSettings {
+    pub key: SecretString,
+    #[serde(default)]
+    pub previous_keys: Vec<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SalesforceSettings {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub api_version: String,
+    pub login_url: url::Url,
+    pub allow_loopback_http: bool,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconcilerSettings {
+    #[serde(with = "humantime_serde")]
+    pub resync_interval: Duration,
+    pub concurrency: usize,
+    pub max_connections_per_tenant: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::load_from(std::env::vars())
+    }
+
+    /// Reads the settings from the given environment (tests pass their own).
+    pub fn load_from(env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+
+        // Where each overridden key came from, to name it in an error.
+        let mut origins: Vec<(String, String)> = Vec::new();
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        if let Some(path) = lookup("CONNECTORD_CONFIG").filter(|p| !p.is_empty()) {
+            if !std::path::Path::new(&path).is_file() {
+                return Err(ConfigError::new(
+                    "CONNECTORD_CONFIG",
+                    format!("no such file: {path}"),
+                ));
+            }
+            figment = figment.merge(Toml::file(&path));
+        }
+        if let Some(url) = lookup("DATABASE_URL") {
+            figment = figment.merge(("database.url", url));
+            origins.push(("database.url".into(), "DATABASE_URL".into()));
+        }
+        // Values from the environment are strings; `extract_lossy` turns "3" into a number
+        // where a number is wanted, and leaves "12345" a string where a string is.
+        for (name, value) in &env {
+            if let Some(rest) = name.strip_prefix("CONNECTORD__") {
+                let key = rest.to_ascii_lowercase().replace("__", ".");
+                figment = figment.merge((key.clone(), value.clone()));
+                origins.push((key, name.clone()));
+            }
+        }
+        let settings: Settings = figment
+            .extract_lossy()
+            .map_err(|e| from_figment(e, &origins))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.database.url.expose_secret();
+        if !url.is_empty() && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::new(
+                "database.url",
+                "must be a postgres:// or postgresql:// URL",
+            ));
+        }
+        if self.reconciler.concurrency == 0 {
+            return Err(ConfigError::new(
+                "reconciler.concurrency",
+                "must be at least 1",
+            ));
+        }
+        if self.reconciler.resync_interval < Duration::from_secs(1) {
+            return Err(ConfigError::new(
+                "reconciler.resync_interval",
+                "must be at least 1s",
+            ));
+        }
+        if self.reconciler.max_connections_per_tenant == 0 {
+            return Err(ConfigError::new(
+                "reconciler.max_connections_per_tenant",
+                "must be at least 1",
+            ));
+        }
+        let version = &self.salesforce.api_version;
+        let well_formed = version
+            .split_once('.')
+            .is_some_and(|(major, minor)| major.parse::<u32>().is_ok() && minor == "0");
+        if !well_formed {
+            return Err(ConfigError::new(
+                "salesforce.api_version",
+                format!("{version:?} is not an API version like 64.0"),
+            ));
+        }
+        if !matches!(self.salesforce.login_url.scheme(), "https" | "http") {
+            return Err(ConfigError::new(
+                "salesforce.login_url",
+                "must be an https URL",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The database URL, or an error saying how to give it.
+    pub fn database_url(&self) -> Result<&SecretString, ConfigError> {
+        if self.database.url.expose_secret().is_empty() {
+            return Err(ConfigError::new(
+                "database.url",
+                "missing: set DATABASE_URL (or CONNECTORD__DATABASE__URL)",
+            ));
+        }
+        Ok(&self.database.url)
+    }
+}
+
+impl SecretSettings {
+    /// The sealing key, decoded; an error if it is missing or not 32 bytes of base64.
+    pub fn key(&self) -> Result<[u8; 32], ConfigError> {
+        decode_key("secrets.key", &self.key)?.ok_or_else(|| {
+            ConfigError::new(
+                "secrets.key",
+                "missing: set CONNECTORD__SECRETS__KEY to base64 of 32 random bytes \
+                 (openssl rand -base64 32)",
+            )
+        })
+    }
+
+    /// The older keys, decoded, in the order given.
+    pub fn previous_keys(&self) -> Result<Vec<[u8; 32]>, ConfigError> {
+        self.previous_keys
+            .iter()
+            .enumerate()
+            .filter_map(|(i, k)| decode_key(&format!("secrets.previous_keys[{i}]"), k).transpose())
+            .collect()
+    }
+}
+
+fn decode_key(key: &str, value: &SecretString) -> Result<Option<[u8; 32]>, ConfigError> {
+    use base64::Engine as _;
+    let text = value.expose_secret().trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| ConfigError::new(key, "is not valid base64"))?;
+    let array: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+        ConfigError::new(key, format!("must decode to 32 bytes, not {}", b.len()))
+    })?;
+    Ok(Some(array))
+}
+
+/// Keys whose values must never be repeated in an error.
+const SECRET_KEYS: [&str; 4] = [
+    "database.url",
+    "secrets.key",
+    "secrets.previous_keys",
+    "salesforce.client_secret",
+];
+
+fn from_figment(error: figment::Error, origins: &[(String, String)]) -> ConfigError {
+    let key = if error.path.is_empty() {
+        "(settings)".to_owned()
+    } else {
+        error.path.join(".")
+    };
+    let problem = if SECRET_KEYS.iter().any(|k| key.starts_with(k)) {
+        "must be a string".to_owned()
+    } else {
+        match &error.kind {
+            figment::error::Kind::Message(m) => m.clone(),
+            kind => kind.to_string(),
+        }
+    };
+    let origin = origins
+        .iter()
+        .rev()
+        .find(|(k, _)| *k == key)
+        .map(|(_, name)| format!(" (set by {name})"))
+        .or_else(|| {
+            let source = error.metadata.as_ref()?.source.as_ref()?;
+            Some(format!(" (in {source})"))
+        })
+        .unwrap_or_default();
+    ConfigError::new(key, format!("{problem}{origin}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_load_without_any_environment() {
+        let s = Settings::load_from(env(&[])).unwrap();
+        assert_eq!(s.reconciler.concurrency, 16);
+        assert_eq!(s.reconciler.resync_interval, Duration::from_secs(600));
+        assert_eq!(s.salesforce.api_version, "64.0");
+        assert_eq!(s.http.listen.to_string(), "127.0.0.1:9464");
+        assert_eq!(s.log.format, LogFormat::Json);
+        assert!(s.database_url().is_err());
+    }
+
+    #[test]
+    fn environment_overrides_use_double_underscores() {
+        let s = Settings::load_from(env(&[
+            ("CONNECTORD__RECONCILER__CONCURRENCY", "3"),
+            ("CONNECTORD__RECONCILER__RESYNC_INTERVAL", "30s"),
+            ("CONNECTORD__LOG__FORMAT", "pretty"),
+            ("DATABASE_URL", "postgres://localhost/x"),
+        ]))
+        .unwrap();
+        assert_eq!(s.reconciler.concurrency, 3);
+        assert_eq!(s.reconciler.resync_interval, Duration::from_secs(30));
+        assert_eq!(s.log.format, LogFormat::Pretty);
+        assert_eq!(
+            s.database_url().unwrap().expose_secret(),
+            "postgres://localhost/x"
+        );
+    }
+
+    #[test]
+    fn a_bad_duration_names_the_key() {
+        let e = Settings::load_from(env(&[("CONNECTORD__RECONCILER__RESYNC_INTERVAL", "soon")]))
+            .unwrap_err();
+        assert_eq!(e.key, "reconciler.resync_interval");
+        assert!(!e.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn a_bad_number_names_the_key_and_the_variable() {
+        let e = Settings::load_from(env(&[("CONNECTORD__RECONCILER__CONCURRENCY", "lots")]))
+            .unwrap_err();
+        assert_eq!(e.key, "reconciler.concurrency");
+        assert!(e.to_string().contains("CONNECTORD__RECONCILER__CONCURRENCY"), "{e}");
+    }
+
+    #[test]
+    fn a_numeric_looking_string_stays_a_string() {
+        let s = Settings::load_from(env(&[("CONNECTORD__SALESFORCE__CLIENT_ID", "12345")])).unwrap();
+        assert_eq!(s.salesforce.client_id, "12345");
+    }
+
+    #[test]
+    fn a_secret_is_never_repeated_in_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[secrets]\nkey = 987654321\n").unwrap();
+        let e = Settings::load_from(env(&[("CONNECTORD_CONFIG", path.to_str().unwrap())]))
+            .unwrap_err();
+        assert_eq!(e.key, "secrets.key");
+        assert!(!e.to_string().contains("987654321"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_database_url_is_refused() {
+        let e = Settings::load_from(env(&[("DATABASE_URL", "mysql://x")])).unwrap_err();
+        assert_eq!(e.key, "database.url");
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused() {
+        let e = Settings::load_from(env(&[("CONNECTORD__RECONCILER__CONCURENCY", "3")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("concurency"), "{e}");
+    }
+
+    #[test]
+    fn the_secret_key_must_be_32_bytes_of_base64() {
+        let missing = Settings::load_from(env(&[])).unwrap();
+        assert_eq!(missing.secrets.key().unwrap_err().key, "secrets.key");
+        let short = Settings::load_from(env(&[("CONNECTORD__SECRETS__KEY", "c2hvcnQ=")])).unwrap();
+        assert!(short.secrets.key().unwrap_err().problem.contains("32 bytes"));
+        let good = Settings::load_from(env(&[(
+            "CONNECTORD__SECRETS__KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        )]))
+        .unwrap();
+        assert_eq!(good.secrets.key().unwrap()[31], 31);
+    }
+
+    #[test]
+    fn a_missing_config_file_is_named() {
+        let e = Settings::load_from(env(&[("CONNECTORD_CONFIG", "/nonexistent.toml")]))
+            .unwrap_err();
+        assert_eq!(e.key, "CONNECTORD_CONFIG");
+    }
+}

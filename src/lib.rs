@@ -1,0 +1,14 @@
+//! connectord: provisions server-to-server Salesforce connections for every tenant at once.
+//!
+//! The layout follows the architecture: [`store`] holds desired and observed state in
+//! PostgreSQL, [`salesforce`] talks to customers' orgs, [`reconcile`] converges one connection
+//! per pass, [`simulator`] is a strict fake org for the demo and the tests.
+
+pub mod cli;
+pub mod config;
+pub mod error_code;
+pub mod reconcile;
+pub mod salesforce;
+pub mod simulator;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,1 @@
+//! The reconciler: a pure planner (desired + observed → next steps) and a thin executor.

@@ -1,0 +1,1 @@
+//! The Salesforce client: auth, REST, composite, metadata deploy, credentials, limits.
