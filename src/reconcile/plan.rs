@@ -1,0 +1,372 @@
+//! The planner: desired state + what is known of the org → the steps that converge them.
+//! A pure function; `connectord plan` prints it, the executor takes its first step and asks
+//! again.
+
+use serde::Serialize;
+
+use super::model::{ComponentSet, Desired, FieldName, Known, PermissionSetState, Role, objects_of};
+
+/// The phase a connection is in while this plan is carried out (or once it is empty).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Pending,
+    Provisioning,
+    Ready,
+    Recreating,
+    Deprovisioning,
+    Disabled,
+    Failed,
+    ActionRequired,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Provisioning => "provisioning",
+            Self::Ready => "ready",
+            Self::Recreating => "recreating",
+            Self::Deprovisioning => "deprovisioning",
+            Self::Disabled => "disabled",
+            Self::Failed => "failed",
+            Self::ActionRequired => "action_required",
+        }
+    }
+}
+
+/// What creating or repairing a set's access takes; done in as few calls as the API allows.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct AccessWork {
+    pub create_user: bool,
+    pub reactivate_user: bool,
+    pub assign_license: bool,
+    pub create_permission_set: bool,
+    /// Objects to grant read on.
+    pub grant_objects: Vec<String>,
+    /// Object permissions that grant more than read: set back to read only.
+    pub restrict_objects: Vec<String>,
+    /// Object permissions for objects no longer needed.
+    pub revoke_objects: Vec<String>,
+    pub grant_fields: Vec<FieldName>,
+    /// Field permissions that grant edit: set back to read only.
+    pub restrict_fields: Vec<String>,
+    /// Field permissions for fields no longer needed.
+    pub revoke_fields: Vec<String>,
+    pub assign: bool,
+}
+
+impl AccessWork {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// What tearing down a set's access takes, in Salesforce's order: assignment, permission set,
+/// licence assignment, then the user is deactivated (users cannot be deleted).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct TeardownWork {
+    pub unassign: Option<String>,
+    pub delete_permission_set: Option<String>,
+    pub remove_license: Option<String>,
+    pub deactivate_user: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// Record a new set before anything of it is created, so a crash can find it again.
+    Begin {
+        serial: i32,
+        fields: Vec<FieldName>,
+    },
+    EnsureAccess {
+        serial: i32,
+        work: AccessWork,
+    },
+    DeployApp {
+        serial: i32,
+    },
+    FetchCredentials {
+        serial: i32,
+    },
+    Verify {
+        serial: i32,
+    },
+    /// The set becomes the one the agent uses; the previous one starts retiring.
+    Promote {
+        serial: i32,
+    },
+    Retire {
+        serial: i32,
+    },
+    RemoveApp {
+        serial: i32,
+    },
+    RemoveAccess {
+        serial: i32,
+        work: TeardownWork,
+    },
+    /// Nothing of the set is left in the org: drop its record.
+    Forget {
+        serial: i32,
+    },
+    /// The reconnect request has been acted on.
+    HandleReconnect,
+}
+
+impl Step {
+    /// Whether the step sends anything to Salesforce.
+    pub fn calls_salesforce(&self) -> bool {
+        !matches!(
+            self,
+            Step::Begin { .. }
+                | Step::Promote { .. }
+                | Step::Retire { .. }
+                | Step::Forget { .. }
+                | Step::HandleReconnect
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub phase: Phase,
+    /// Why this plan, in a sentence (for `connectord plan` and the events).
+    pub reason: String,
+    pub steps: Vec<Step>,
+}
+
+/// The steps that take what is known to what is desired.
+pub fn plan(desired: &Desired, known: &Known) -> Plan {
+    let mut steps = Vec::new();
+    let retiring: Vec<&ComponentSet> = known
+        .sets
+        .iter()
+        .filter(|s| s.role == Role::Retiring)
+        .collect();
+    // Sets already on their way out go first: they may hold the licence seat a new set needs.
+    for set in &retiring {
+        teardown(set, &mut steps);
+    }
+    let reconnect_pending = match (desired.reconnect_requested_at, known.handled_reconnect_at) {
+        (Some(asked), Some(handled)) => asked > handled,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+
+    if !desired.enabled {
+        for set in known.sets.iter().filter(|s| s.role != Role::Retiring) {
+            teardown(set, &mut steps);
+        }
+        if reconnect_pending {
+            // Everything is being removed anyway: turning on again creates it anew.
+            steps.push(Step::HandleReconnect);
+        }
+        let (phase, reason) = if steps.is_empty() {
+            (
+                Phase::Disabled,
+                "access is off and nothing is left in the org",
+            )
+        } else {
+            (
+                Phase::Deprovisioning,
+                "access is off: remove every component",
+            )
+        };
+        return Plan {
+            phase,
+            reason: reason.into(),
+            steps,
+        };
+    }
+
+    let active = known.set(Role::Active);
+    let building = known.set(Role::Building);
+
+    if reconnect_pending {
+        for set in known.sets.iter().filter(|s| s.role != Role::Retiring) {
+            steps.push(Step::Retire { serial: set.serial });
+            teardown(set, &mut steps);
+        }
+        steps.push(Step::HandleReconnect);
+        build_new(known.next_serial(), desired, &mut steps);
+        return Plan {
+            phase: Phase::Recreating,
+            reason: "reconnect requested: delete every component, then create them anew".into(),
+            steps,
+        };
+    }
+
+    if let Some(active) = active.filter(|a| a.fields == desired.fields) {
+        if let Some(stale) = building {
+            steps.push(Step::Retire {
+                serial: stale.serial,
+            });
+            teardown(stale, &mut steps);
+        }
+        let repairs_from = steps.len();
+        build(active, &mut steps);
+        let repairing = steps.len() > repairs_from;
+        let (phase, reason) = match (repairing, retiring.is_empty() && building.is_none()) {
+            (false, true) => (Phase::Ready, "the org matches the desired state"),
+            (false, false) => (
+                Phase::Ready,
+                "remove the components the connection no longer uses",
+            ),
+            (true, _) if active.verified => {
+                (Phase::Provisioning, "repair components changed in the org")
+            }
+            (true, _) => (Phase::Provisioning, "finish the connection"),
+        };
+        return Plan {
+            phase,
+            reason: reason.into(),
+            steps,
+        };
+    }
+
+    // A set for the desired fields is needed.
+    let reusable = building.filter(|b| b.fields == desired.fields);
+    if let Some(stale) = building.filter(|b| b.fields != desired.fields) {
+        steps.push(Step::Retire {
+            serial: stale.serial,
+        });
+        teardown(stale, &mut steps);
+    }
+    let break_first = active.is_some() && known.no_spare_seat;
+    if let Some(active) = active.filter(|_| break_first) {
+        steps.push(Step::Retire {
+            serial: active.serial,
+        });
+        teardown(active, &mut steps);
+    }
+    match reusable {
+        Some(set) => build(set, &mut steps),
+        None => build_new(known.next_serial(), desired, &mut steps),
+    }
+    if let Some(active) = active.filter(|_| !break_first) {
+        // Promote moved it to Retiring: make before break.
+        teardown(active, &mut steps);
+    }
+    let (phase, reason) = match (active, break_first) {
+        (None, _) => (Phase::Provisioning, "access is on: create the connection"),
+        (Some(_), false) => (
+            Phase::Recreating,
+            "the required fields changed: build the new connection, then remove the old one",
+        ),
+        (Some(_), true) => (
+            Phase::Recreating,
+            "the required fields changed and no licence seat is spare: remove the old connection, then build the new one",
+        ),
+    };
+    Plan {
+        phase,
+        reason: reason.into(),
+        steps,
+    }
+}
+
+fn build_new(serial: i32, desired: &Desired, steps: &mut Vec<Step>) {
+    steps.push(Step::Begin {
+        serial,
+        fields: desired.fields.iter().cloned().collect(),
+    });
+    build(
+        &ComponentSet::new(serial, Role::Building, desired.fields.clone()),
+        steps,
+    );
+}
+
+/// The steps that complete (or repair) one set, ending with its promotion if it is new.
+fn build(set: &ComponentSet, steps: &mut Vec<Step>) {
+    let serial = set.serial;
+    let work = access_work(set);
+    let changed = !work.is_empty() || set.app.is_none();
+    if !work.is_empty() {
+        steps.push(Step::EnsureAccess { serial, work });
+    }
+    if set.app.is_none() {
+        steps.push(Step::DeployApp { serial });
+    }
+    if set.app.is_none() || !set.credentials {
+        steps.push(Step::FetchCredentials { serial });
+    }
+    if changed || !set.verified {
+        steps.push(Step::Verify { serial });
+    }
+    if set.role == Role::Building {
+        steps.push(Step::Promote { serial });
+    }
+}
+
+fn access_work(set: &ComponentSet) -> AccessWork {
+    let empty = PermissionSetState {
+        id: String::new(),
+        objects: vec![],
+        fields: vec![],
+    };
+    let ps = set.permission_set.as_ref().unwrap_or(&empty);
+    let wanted_objects = objects_of(&set.fields);
+    let wants_object = |o: &str| wanted_objects.iter().any(|w| w.eq_ignore_ascii_case(o));
+    AccessWork {
+        create_user: set.user.is_none(),
+        reactivate_user: set.user.as_ref().is_some_and(|u| !u.active),
+        assign_license: set.license.is_none(),
+        create_permission_set: set.permission_set.is_none(),
+        grant_objects: wanted_objects
+            .iter()
+            .filter(|w| !ps.objects.iter().any(|g| g.object.eq_ignore_ascii_case(w)))
+            .cloned()
+            .collect(),
+        restrict_objects: ps
+            .objects
+            .iter()
+            .filter(|g| wants_object(&g.object) && !g.read_only)
+            .map(|g| g.id.clone())
+            .collect(),
+        revoke_objects: ps
+            .objects
+            .iter()
+            .filter(|g| !wants_object(&g.object))
+            .map(|g| g.id.clone())
+            .collect(),
+        grant_fields: set
+            .fields
+            .iter()
+            .filter(|f| !ps.fields.iter().any(|g| g.field == **f))
+            .cloned()
+            .collect(),
+        restrict_fields: ps
+            .fields
+            .iter()
+            .filter(|g| set.fields.contains(&g.field) && !g.read_only)
+            .map(|g| g.id.clone())
+            .collect(),
+        revoke_fields: ps
+            .fields
+            .iter()
+            .filter(|g| !set.fields.contains(&g.field))
+            .map(|g| g.id.clone())
+            .collect(),
+        assign: set.assignment.is_none(),
+    }
+}
+
+/// The steps that remove one set from the org and then from the record.
+fn teardown(set: &ComponentSet, steps: &mut Vec<Step>) {
+    let serial = set.serial;
+    if set.app.is_some() {
+        steps.push(Step::RemoveApp { serial });
+    }
+    let work = TeardownWork {
+        unassign: set.assignment.clone(),
+        delete_permission_set: set.permission_set.as_ref().map(|p| p.id.clone()),
+        remove_license: set.license.clone(),
+        deactivate_user: set.user.as_ref().filter(|u| u.active).map(|u| u.id.clone()),
+    };
+    if work != TeardownWork::default() {
+        steps.push(Step::RemoveAccess { serial, work });
+    }
+    steps.push(Step::Forget { serial });
+}
