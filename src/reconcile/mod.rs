@@ -1,8 +1,16 @@
 //! The reconciler: a pure planner (desired + known → next steps) and a thin executor that takes
 //! one step at a time and asks the planner again.
 
+mod access;
 pub mod model;
+pub mod names;
+pub mod observe;
+pub mod pass;
 pub mod plan;
+pub mod record;
+pub mod steps;
+
+pub use pass::{Outcome, Reconciler};
 
 #[cfg(test)]
 mod plan_tests;

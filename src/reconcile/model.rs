@@ -11,10 +11,10 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A `Object.Field` API name, compared case-insensitively as Salesforce does.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct FieldName(String);
 
@@ -78,7 +78,7 @@ pub struct Desired {
     pub reconnect_requested_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Building,
@@ -86,13 +86,13 @@ pub enum Role {
     Retiring,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserState {
     pub id: String,
     pub active: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectGrant {
     pub id: String,
     pub object: String,
@@ -100,7 +100,7 @@ pub struct ObjectGrant {
     pub read_only: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldGrant {
     pub id: String,
     pub field: FieldName,
@@ -108,7 +108,7 @@ pub struct FieldGrant {
     pub read_only: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PermissionSetState {
     pub id: String,
     pub objects: Vec<ObjectGrant>,
@@ -116,7 +116,7 @@ pub struct PermissionSetState {
 }
 
 /// One set of components: what the daemon recorded, refreshed by what the org showed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComponentSet {
     pub serial: i32,
     pub role: Role,

@@ -116,6 +116,23 @@ pub enum Step {
 }
 
 impl Step {
+    /// The step's name, as in the events' `action` and the plan's JSON.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::Begin { .. } => "begin",
+            Step::EnsureAccess { .. } => "ensure_access",
+            Step::DeployApp { .. } => "deploy_app",
+            Step::FetchCredentials { .. } => "fetch_credentials",
+            Step::Verify { .. } => "verify",
+            Step::Promote { .. } => "promote",
+            Step::Retire { .. } => "retire",
+            Step::RemoveApp { .. } => "remove_app",
+            Step::RemoveAccess { .. } => "remove_access",
+            Step::Forget { .. } => "forget",
+            Step::HandleReconnect => "handle_reconnect",
+        }
+    }
+
     /// Whether the step sends anything to Salesforce.
     pub fn calls_salesforce(&self) -> bool {
         !matches!(

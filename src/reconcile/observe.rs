@@ -1,0 +1,250 @@
+//! Looking at one set's components in the org: four queries in one Composite call (one API
+//! call), then a pure comparison with what was recorded, which says what drifted.
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::model::{ComponentSet, FieldGrant, FieldName, ObjectGrant, PermissionSetState, UserState};
+use super::names::{SetNames, soql_literal};
+use crate::salesforce::{Org, SalesforceError, Subrequest};
+
+pub const INTEGRATION_PSL: &str = "SalesforceAPIIntegrationPsl";
+
+/// What the org holds under one set's names.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observation {
+    pub user: Option<UserState>,
+    pub license: Option<String>,
+    pub permission_set: Option<ObservedPermissionSet>,
+    pub app: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedPermissionSet {
+    pub state: PermissionSetState,
+    /// Users the permission set is assigned to, with the assignment ids.
+    pub assignments: Vec<(String, String)>,
+}
+
+/// The queries that find a set's components by name, as Composite subrequests.
+pub fn queries(names: &SetNames) -> Vec<Subrequest> {
+    let username = soql_literal(&names.username);
+    let soql = [
+        ("user", format!("SELECT Id, IsActive FROM User WHERE Username = {username}")),
+        (
+            "license",
+            format!(
+                "SELECT Id FROM PermissionSetLicenseAssign WHERE Assignee.Username = {username} \
+                 AND PermissionSetLicense.DeveloperName = '{INTEGRATION_PSL}'"
+            ),
+        ),
+        (
+            "permissionSet",
+            format!(
+                "SELECT Id, \
+                 (SELECT Id, SobjectType, PermissionsRead, PermissionsCreate, PermissionsEdit, \
+                 PermissionsDelete, PermissionsViewAllRecords, PermissionsModifyAllRecords FROM ObjectPerms), \
+                 (SELECT Id, Field, PermissionsRead, PermissionsEdit FROM FieldPerms), \
+                 (SELECT Id, AssigneeId FROM Assignments) \
+                 FROM PermissionSet WHERE Name = {}",
+                soql_literal(&names.permission_set)
+            ),
+        ),
+        (
+            "app",
+            format!(
+                "SELECT Id FROM ExternalClientApplication WHERE DeveloperName = {}",
+                soql_literal(&names.app)
+            ),
+        ),
+    ];
+    soql.into_iter()
+        .map(|(reference, q)| Subrequest::new(Method::GET, query_path(&q), reference))
+        .collect()
+}
+
+/// `query?q=…`, percent-encoded.
+pub fn query_path(soql: &str) -> String {
+    let encoded: String = url::form_urlencoded::byte_serialize(soql.as_bytes()).collect();
+    format!("query?q={encoded}")
+}
+
+/// Runs the four queries in one call.
+pub async fn observe(org: &Org, names: &SetNames) -> Result<Observation, SalesforceError> {
+    let answers = org.composite(false, queries(names)).await?;
+    let mut observation = Observation::default();
+    for answer in answers {
+        if let Some(error) = answer.error() {
+            return Err(error);
+        }
+        let records = records(&answer.body);
+        match answer.reference_id.as_str() {
+            "user" => {
+                observation.user = records.first().map(|r| UserState {
+                    id: text(r, "Id"),
+                    active: r.get("IsActive").and_then(Value::as_bool).unwrap_or(false),
+                });
+            }
+            "license" => observation.license = records.first().map(|r| text(r, "Id")),
+            "permissionSet" => observation.permission_set = records.first().map(permission_set),
+            "app" => observation.app = records.first().map(|r| text(r, "Id")),
+            _ => {}
+        }
+    }
+    Ok(observation)
+}
+
+fn records(body: &Value) -> Vec<Value> {
+    body.get("records")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn text(record: &Value, key: &str) -> String {
+    record.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ObjectPermsRow {
+    id: String,
+    sobject_type: String,
+    #[serde(default)]
+    permissions_read: bool,
+    #[serde(default)]
+    permissions_create: bool,
+    #[serde(default)]
+    permissions_edit: bool,
+    #[serde(default)]
+    permissions_delete: bool,
+    #[serde(default)]
+    permissions_view_all_records: bool,
+    #[serde(default)]
+    permissions_modify_all_records: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct FieldPermsRow {
+    id: String,
+    field: String,
+    #[serde(default)]
+    permissions_read: bool,
+    #[serde(default)]
+    permissions_edit: bool,
+}
+
+/// A child relationship's rows: Salesforce answers `null` when there are none.
+fn children<T: for<'de> Deserialize<'de>>(record: &Value, relationship: &str) -> Vec<T> {
+    record
+        .get(relationship)
+        .map(records)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|row| serde_json::from_value(row).ok())
+        .collect()
+}
+
+fn permission_set(record: &Value) -> ObservedPermissionSet {
+    let objects = children::<ObjectPermsRow>(record, "ObjectPerms")
+        .into_iter()
+        .map(|o| ObjectGrant {
+            read_only: o.permissions_read
+                && !(o.permissions_create
+                    || o.permissions_edit
+                    || o.permissions_delete
+                    || o.permissions_view_all_records
+                    || o.permissions_modify_all_records),
+            id: o.id,
+            object: o.sobject_type,
+        })
+        .collect();
+    let fields = children::<FieldPermsRow>(record, "FieldPerms")
+        .into_iter()
+        .filter_map(|f| {
+            Some(FieldGrant {
+                read_only: f.permissions_read && !f.permissions_edit,
+                field: FieldName::parse(&f.field)?,
+                id: f.id,
+            })
+        })
+        .collect();
+    let assignments = records(record.get("Assignments").unwrap_or(&Value::Null))
+        .iter()
+        .map(|a| (text(a, "AssigneeId"), text(a, "Id")))
+        .collect();
+    ObservedPermissionSet {
+        state: PermissionSetState { id: text(record, "Id"), objects, fields },
+        assignments,
+    }
+}
+
+/// Takes what the org showed into the set and says, in sentences, what differs from the record.
+pub fn apply(set: &mut ComponentSet, seen: Observation) -> Vec<String> {
+    let mut drift = Vec::new();
+    let mut note = |what: String| drift.push(what);
+    match (&set.user, &seen.user) {
+        (Some(_), None) => note("the integration user is missing".into()),
+        (Some(was), Some(now)) if was.active && !now.active => {
+            note("the integration user was deactivated".into())
+        }
+        _ => {}
+    }
+    if set.license.is_some() && seen.license.is_none() {
+        note("the integration licence assignment was removed".into());
+    }
+    let user_id = seen.user.as_ref().map(|u| u.id.clone());
+    let assignment = seen.permission_set.as_ref().and_then(|ps| {
+        ps.assignments
+            .iter()
+            .find(|(assignee, _)| Some(assignee) == user_id.as_ref())
+            .map(|(_, id)| id.clone())
+    });
+    match (&set.permission_set, &seen.permission_set) {
+        (Some(_), None) => note("the permission set was deleted".into()),
+        (Some(was), Some(now)) => {
+            for g in &was.fields {
+                match now.state.fields.iter().find(|n| n.field == g.field) {
+                    None => note(format!("read access to {} was removed", g.field.as_str())),
+                    Some(n) if !n.read_only => note(format!("edit access to {} was granted", g.field.as_str())),
+                    Some(_) => {}
+                }
+            }
+            for n in &now.state.fields {
+                if !was.fields.iter().any(|g| g.field == n.field) {
+                    note(format!("access to {} was added", n.field.as_str()));
+                }
+            }
+            for n in &now.state.objects {
+                if !n.read_only {
+                    note(format!("more than read access to {} was granted", n.object));
+                }
+            }
+        }
+        _ => {}
+    }
+    if set.assignment.is_some() && assignment.is_none() && seen.permission_set.is_some() {
+        note("the permission set was unassigned from the integration user".into());
+    }
+    if set.app.is_some() && seen.app.is_none() {
+        note("the External Client App was deleted".into());
+    }
+    if set.app.is_some() && seen.app.is_some() && set.app != seen.app {
+        note("the External Client App was replaced".into());
+    }
+    let app_changed = set.app != seen.app;
+    set.user = seen.user;
+    set.license = seen.license;
+    set.permission_set = seen.permission_set.map(|ps| ps.state);
+    set.assignment = assignment;
+    set.app = seen.app;
+    if app_changed {
+        set.credentials = false;
+    }
+    if !drift.is_empty() {
+        set.verified = false;
+    }
+    drift
+}

@@ -1,0 +1,205 @@
+//! One reconcile pass over one connection: seal the inbox, load, observe, then plan and take
+//! one step at a time until nothing is left to do or a step fails. The loop that schedules
+//! passes lives elsewhere; tests call [`Reconciler::reconcile_once`] directly.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use rand::Rng;
+use serde_json::json;
+use sqlx::PgPool;
+use tracing::{Instrument, info, info_span, warn};
+use uuid::Uuid;
+
+use super::model::Role;
+use super::names::SetNames;
+use super::observe;
+use super::plan::{Phase, plan};
+use super::record::{self, Finish, Loaded};
+use super::steps::{Executor, StepError, describe};
+use crate::error_code::ErrorCode;
+use crate::salesforce::{Salesforce, SalesforceError, check_instance_url};
+use crate::secrets::Sealer;
+
+/// A pass never takes more steps than this (a full scope change takes 14).
+const MAX_STEPS: usize = 40;
+const BACKOFF_BASE: Duration = Duration::from_secs(1);
+const BACKOFF_CAP: Duration = Duration::from_secs(15 * 60);
+
+/// Everything a pass needs; one per process, shared by all passes.
+#[derive(Clone)]
+pub struct Reconciler {
+    pub pool: PgPool,
+    pub salesforce: Salesforce,
+    pub sealer: Sealer,
+    pub resync_interval: Duration,
+    pub allow_loopback_http: bool,
+}
+
+/// How a pass ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Nothing left to do: `ready` or `disabled`.
+    Settled(Phase),
+    /// A step failed; the status says why.
+    Failed { phase: Phase, code: ErrorCode },
+    /// The row no longer exists.
+    Gone,
+}
+
+impl Reconciler {
+    /// Converges one connection as far as it can in one pass.
+    pub async fn reconcile_once(&self, id: Uuid) -> anyhow::Result<Outcome> {
+        let span = info_span!("reconcile", connection_id = %id, tenant_id = tracing::field::Empty,
+            generation = tracing::field::Empty, phase = tracing::field::Empty);
+        self.pass(id).instrument(span).await
+    }
+
+    async fn pass(&self, id: Uuid) -> anyhow::Result<Outcome> {
+        crate::store::seal_inbox_token(&self.pool, &self.sealer, id).await?;
+        let Some(mut loaded) = record::load(&self.pool, id).await? else {
+            return Ok(Outcome::Gone);
+        };
+        let span = tracing::Span::current();
+        span.record("tenant_id", loaded.tenant_id.as_str());
+        span.record("generation", loaded.generation);
+
+        let first = plan(&loaded.desired, &loaded.known);
+        // Nothing recorded and nothing to create: no Salesforce call at all.
+        if loaded.known.sets.is_empty() && !first.steps.iter().any(|s| s.calls_salesforce()) {
+            return self.finish_without_calls(&mut loaded).await;
+        }
+        let url_text = loaded.current_url.clone().unwrap_or_else(|| loaded.instance_url.clone());
+        let url = match url::Url::parse(&url_text)
+            .map_err(|e| SalesforceError::InvalidInstanceUrl { url: url_text.clone(), reason: e.to_string() })
+            .and_then(|u| check_instance_url(&u, self.allow_loopback_http))
+        {
+            Ok(url) => url,
+            Err(error) => return self.fail(&loaded, &url_text, error.into()).await,
+        };
+        if let Some(bad) = loaded.malformed_fields.first() {
+            let error = SalesforceError::UnknownField { field: bad.clone(), message: "not an Object.Field API name".into() };
+            return self.fail(&loaded, &url_text, error.into()).await;
+        }
+        let Some(token) = crate::store::load_refresh_token(&self.pool, &self.sealer, id).await? else {
+            let error = SalesforceError::AdminTokenRevoked {
+                description: "no admin refresh token is stored for this connection".into(),
+            };
+            return self.fail(&loaded, &url_text, error.into()).await;
+        };
+        if !record::announce(&self.pool, id, first.phase, &url_text).await? {
+            return Ok(Outcome::Gone);
+        }
+        let org = self.salesforce.org(url, token);
+        let mut executor = Executor {
+            pool: &self.pool,
+            org: &org,
+            sealer: &self.sealer,
+            api_version: self.salesforce.api_version(),
+            id,
+            tenant_id: &loaded.tenant_id,
+            secrets: HashMap::new(),
+        };
+        let result = self.converge(&mut executor, &mut loaded).await;
+        let current = org.instance_url().to_string().trim_end_matches('/').to_owned();
+        if current != url_text {
+            info!(from = %url_text, to = %current, "the org's instance URL changed");
+            record::event(&self.pool, id, "instance_url_changed", "followed", json!({ "from": url_text, "to": current })).await?;
+        }
+        match result {
+            Ok(phase) => {
+                let next = (phase == Phase::Ready).then(|| Utc::now() + jittered(self.resync_interval));
+                let end = Finish { phase, generation: loaded.generation, instance_url: &current, error: None, next_attempt_at: next };
+                record::finish(&self.pool, id, &loaded.known, &end).await?;
+                span.record("phase", phase.as_str());
+                info!(phase = phase.as_str(), "pass settled");
+                Ok(Outcome::Settled(phase))
+            }
+            Err(error) => self.fail(&loaded, &current, error).await,
+        }
+    }
+
+    /// Observes every recorded set, then plans and takes steps until the plan is empty.
+    async fn converge(&self, executor: &mut Executor<'_>, loaded: &mut Loaded) -> Result<Phase, StepError> {
+        let id = loaded.id;
+        for set in loaded.known.sets.iter_mut() {
+            let names = SetNames::new(id, set.serial);
+            let seen = observe::observe(executor.org, &names).await?;
+            let drift = observe::apply(set, seen);
+            record::save_set(&self.pool, id, set).await?;
+            if !drift.is_empty() && set.role == Role::Active {
+                warn!(serial = set.serial, ?drift, "components changed in the org");
+                record::event(&self.pool, id, "drift_found", "repairing", json!({ "serial": set.serial, "found": drift })).await?;
+            }
+        }
+        for _ in 0..MAX_STEPS {
+            let next = plan(&loaded.desired, &loaded.known);
+            let Some(step) = next.steps.first() else { return Ok(next.phase) };
+            tracing::Span::current().record("phase", next.phase.as_str());
+            info!(step = ?describe(step), reason = %next.reason, "taking step");
+            match executor.take(step, &loaded.desired, &mut loaded.known).await {
+                Ok(()) => record::event(&self.pool, id, step.name(), "ok", describe(step)).await?,
+                // No seat for a second user while the old one holds it: replace break-before-make.
+                Err(StepError::Salesforce(SalesforceError::LicenseUnavailable { .. }))
+                    if loaded.known.set(Role::Active).is_some() && !loaded.known.no_spare_seat =>
+                {
+                    loaded.known.no_spare_seat = true;
+                    record::save_state(&self.pool, id, &loaded.known).await?;
+                    record::event(&self.pool, id, "no_spare_seat", "break_before_make", json!({})).await?;
+                }
+                Err(error) => {
+                    record::event(&self.pool, id, step.name(), "failed",
+                        json!({ "step": describe(step), "error": error.to_string() })).await?;
+                    return Err(error);
+                }
+            }
+        }
+        Err(StepError::Salesforce(SalesforceError::BadResponse {
+            status: 0,
+            detail: format!("the connection did not settle within {MAX_STEPS} steps"),
+        }))
+    }
+
+    async fn finish_without_calls(&self, loaded: &mut Loaded) -> anyhow::Result<Outcome> {
+        let next = plan(&loaded.desired, &loaded.known);
+        if next.steps.contains(&super::plan::Step::HandleReconnect) {
+            loaded.known.handled_reconnect_at = loaded.desired.reconnect_requested_at;
+            record::save_state(&self.pool, loaded.id, &loaded.known).await?;
+        }
+        let phase = plan(&loaded.desired, &loaded.known).phase;
+        let url = loaded.current_url.clone().unwrap_or_else(|| loaded.instance_url.clone());
+        let end = Finish { phase, generation: loaded.generation, instance_url: &url, error: None, next_attempt_at: None };
+        record::finish(&self.pool, loaded.id, &loaded.known, &end).await?;
+        Ok(Outcome::Settled(phase))
+    }
+
+    async fn fail(&self, loaded: &Loaded, url: &str, error: StepError) -> anyhow::Result<Outcome> {
+        let (code, message) = match &error {
+            StepError::Salesforce(e) => (e.error_code(), e.to_string()),
+            other => (ErrorCode::Internal, other.to_string()),
+        };
+        let (phase, next) = if code.needs_a_person() {
+            (Phase::ActionRequired, None)
+        } else {
+            (Phase::Failed, Some(Utc::now() + backoff(loaded.attempts)))
+        };
+        warn!(error_code = code.as_str(), error = %message, phase = phase.as_str(), "pass failed");
+        let end = Finish { phase, generation: loaded.generation, instance_url: url, error: Some((code, message)), next_attempt_at: next };
+        record::finish(&self.pool, loaded.id, &loaded.known, &end).await?;
+        Ok(Outcome::Failed { phase, code })
+    }
+}
+
+/// 1 s, 2 s, 4 s … up to 15 minutes, each with up to 20 % jitter.
+pub fn backoff(attempts: i32) -> chrono::Duration {
+    let exponent = attempts.clamp(0, 20) as u32;
+    let base = BACKOFF_BASE.saturating_mul(2u32.saturating_pow(exponent)).min(BACKOFF_CAP);
+    chrono::Duration::from_std(jittered(base)).unwrap_or(chrono::Duration::seconds(900))
+}
+
+/// The duration plus up to 20 % more, so that work spreads out.
+fn jittered(base: Duration) -> Duration {
+    let extra = rand::thread_rng().gen_range(0.0..0.2);
+    base.mul_f64(1.0 + extra)
+}

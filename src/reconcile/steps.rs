@@ -1,0 +1,218 @@
+//! The executor: carries out one planned step against the org and records the result at once.
+
+use std::collections::HashMap;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::access;
+use super::model::{ComponentSet, Desired, Known, Role};
+use super::names::{SetNames, soql_literal};
+use super::plan::Step;
+use super::record;
+use crate::salesforce::eca::{self, AppSpec, IpRelaxation};
+use crate::salesforce::{Org, SalesforceError};
+use crate::secrets::{Purpose, Sealer};
+
+/// Why a step did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Salesforce(#[from] SalesforceError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("sealed consumer secret cannot be opened: {0}")]
+    Seal(String),
+}
+
+/// What one pass works with.
+pub struct Executor<'a> {
+    pub pool: &'a sqlx::PgPool,
+    pub org: &'a Org,
+    pub sealer: &'a Sealer,
+    pub api_version: &'a str,
+    pub id: Uuid,
+    pub tenant_id: &'a str,
+    /// Consumer secrets read in this pass, by set serial, so Verify need not unseal them.
+    pub secrets: HashMap<i32, (String, SecretString)>,
+}
+
+#[derive(Deserialize)]
+struct IdRow {
+    #[serde(rename = "Id")]
+    id: String,
+}
+
+impl Executor<'_> {
+    /// Takes one step; `known` reflects everything that was done, even when it fails midway.
+    pub async fn take(&mut self, step: &Step, desired: &Desired, known: &mut Known) -> Result<(), StepError> {
+        match step {
+            Step::Begin { serial, fields } => {
+                let set = ComponentSet::new(*serial, Role::Building, fields.iter().cloned().collect());
+                record::save_set(self.pool, self.id, &set).await?;
+                known.sets.push(set);
+                known.last_serial = known.last_serial.max(*serial);
+                record::save_state(self.pool, self.id, known).await?;
+            }
+            Step::EnsureAccess { serial, work } => {
+                let names = SetNames::new(self.id, *serial);
+                let set = set_mut(known, *serial);
+                let result = access::ensure(self.org, &names, self.tenant_id, set, work).await;
+                set.verified = false;
+                record::save_set(self.pool, self.id, set).await?;
+                result?;
+            }
+            Step::DeployApp { serial } => {
+                let names = SetNames::new(self.id, *serial);
+                let spec = AppSpec {
+                    name: names.app.clone(),
+                    label: names.app.replace('_', " "),
+                    contact_email: format!("noreply@{}", super::names::USERNAME_DOMAIN),
+                    description: format!("Server-to-server access for tenant {} (managed by connectord)", self.tenant_id),
+                    scopes: vec!["Api".to_owned()],
+                    execution_username: names.username.clone(),
+                    ip_relaxation: IpRelaxation::Enforce,
+                    callback_url: "https://localhost/oauth/callback".to_owned(),
+                };
+                self.org.deploy(eca::deploy_package(&spec, self.api_version)).await?;
+                let found: Vec<IdRow> = self.org.query(&app_query(&names.app)).await?;
+                let set = set_mut(known, *serial);
+                set.app = found.into_iter().next().map(|r| r.id);
+                set.credentials = false;
+                set.verified = false;
+                record::save_set(self.pool, self.id, set).await?;
+                record::save_credentials(self.pool, self.id, *serial, None, None).await?;
+                if set.app.is_none() {
+                    return Err(SalesforceError::BadResponse {
+                        status: 200,
+                        detail: format!("the deploy succeeded but no External Client App named {} was found", names.app),
+                    }
+                    .into());
+                }
+            }
+            Step::FetchCredentials { serial } => {
+                let set = set_mut(known, *serial);
+                let app = set.app.clone().unwrap_or_default();
+                let (key, secret) = self.org.app_credentials(&app).await?;
+                let sealed = self.sealer.seal(self.id, Purpose::ConsumerSecret, &secret);
+                record::save_credentials(self.pool, self.id, *serial, Some(&key), Some(&sealed)).await?;
+                set.credentials = true;
+                record::save_set(self.pool, self.id, set).await?;
+                self.secrets.insert(*serial, (key, secret));
+            }
+            Step::Verify { serial } => {
+                let (key, secret) = self.credentials(*serial).await?;
+                let set = set_mut(known, *serial);
+                let probe = probe_query(set);
+                self.org.verify_client_credentials(&key, &secret, &probe).await?;
+                set.verified = true;
+                record::save_set(self.pool, self.id, set).await?;
+                record::mark_verified(self.pool, self.id, *serial).await?;
+            }
+            Step::Promote { serial } => {
+                for set in known.sets.iter_mut() {
+                    if set.serial == *serial {
+                        set.role = Role::Active;
+                    } else if set.role == Role::Active {
+                        set.role = Role::Retiring;
+                    }
+                    record::save_set(self.pool, self.id, set).await?;
+                }
+                known.no_spare_seat = false;
+                record::save_state(self.pool, self.id, known).await?;
+            }
+            Step::Retire { serial } => {
+                let set = set_mut(known, *serial);
+                set.role = Role::Retiring;
+                record::save_set(self.pool, self.id, set).await?;
+            }
+            Step::RemoveApp { serial } => {
+                let names = SetNames::new(self.id, *serial);
+                let result = self.org.deploy(eca::destructive_package(&names.app, self.api_version)).await;
+                let gone = match result {
+                    Ok(_) => true,
+                    // Already deleted (by a pass that was cut off, or by a person).
+                    Err(SalesforceError::DeployFailed { ref failures })
+                        if failures.iter().all(|f| f.problem.to_ascii_lowercase().contains("no ")) =>
+                    {
+                        true
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                let set = set_mut(known, *serial);
+                if gone {
+                    set.app = None;
+                    set.credentials = false;
+                    set.verified = false;
+                }
+                record::save_set(self.pool, self.id, set).await?;
+                record::save_credentials(self.pool, self.id, *serial, None, None).await?;
+            }
+            Step::RemoveAccess { serial, work } => {
+                let set = set_mut(known, *serial);
+                let result = access::teardown(self.org, set, work).await;
+                record::save_set(self.pool, self.id, set).await?;
+                result?;
+            }
+            Step::Forget { serial } => {
+                record::forget_set(self.pool, self.id, *serial).await?;
+                known.sets.retain(|s| s.serial != *serial);
+            }
+            Step::HandleReconnect => {
+                known.handled_reconnect_at = desired.reconnect_requested_at;
+                record::save_state(self.pool, self.id, known).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The consumer key and secret of a set: from this pass, or unsealed from the database.
+    async fn credentials(&mut self, serial: i32) -> Result<(String, SecretString), StepError> {
+        if let Some(found) = self.secrets.get(&serial) {
+            return Ok(found.clone());
+        }
+        let (key, sealed) = record::set_credentials(self.pool, self.id, serial)
+            .await?
+            .ok_or_else(|| StepError::Seal("no consumer secret is stored for this set".into()))?;
+        let secret = self
+            .sealer
+            .open(self.id, Purpose::ConsumerSecret, &sealed)
+            .map_err(|e| StepError::Seal(e.to_string()))?;
+        self.secrets.insert(serial, (key.clone(), secret.clone()));
+        Ok((key, secret))
+    }
+}
+
+fn set_mut(known: &mut Known, serial: i32) -> &mut ComponentSet {
+    let index = known.sets.iter().position(|s| s.serial == serial);
+    match index {
+        Some(i) => &mut known.sets[i],
+        None => {
+            // The planner only names sets it was given or began: keep going with a blank one.
+            known.sets.push(ComponentSet::new(serial, Role::Building, Default::default()));
+            known.sets.last_mut().expect("just pushed")
+        }
+    }
+}
+
+pub fn app_query(app: &str) -> String {
+    format!("SELECT Id FROM ExternalClientApplication WHERE DeveloperName = {}", soql_literal(app))
+}
+
+/// The one read that proves a connection: on a granted object, or the user's own record.
+fn probe_query(set: &ComponentSet) -> String {
+    match set.fields.iter().next() {
+        Some(field) => format!("SELECT Id FROM {} LIMIT 1", field.object()),
+        None => {
+            let user = set.user.as_ref().map(|u| u.id.as_str()).unwrap_or_default();
+            format!("SELECT Id FROM User WHERE Id = {}", soql_literal(user))
+        }
+    }
+}
+
+/// The detail of a step's event: what was done, never a secret.
+pub fn describe(step: &Step) -> serde_json::Value {
+    json!(step)
+}
