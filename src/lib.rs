@@ -9,6 +9,7 @@ pub mod config;
 pub mod error_code;
 pub mod reconcile;
 pub mod salesforce;
+pub mod secrets;
 pub mod simulator;
 pub mod store;
 pub mod telemetry;

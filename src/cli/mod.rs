@@ -106,7 +106,12 @@ pub enum ConnectionCommand {
         fields: Vec<String>,
     },
     /// Disable, wait until torn down, delete the row.
-    Remove { id: Uuid },
+    Remove {
+        id: Uuid,
+        /// How long to wait for the teardown, e.g. 30s or 10m.
+        #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+    },
 }
 
 /// Runs one command to completion.

@@ -1,1 +1,86 @@
 //! PostgreSQL: the pool, the migrations and the queries on the contract's tables.
+//!
+//! The database enforces the contract's rules itself (see `migrations/` and
+//! `docs/tables.md`), so every writer gets the same readable error; here a refused write
+//! becomes [`StoreError::Rejected`] with the database's message.
+
+mod connections;
+mod error;
+mod events;
+mod phase;
+mod sealed;
+mod settings;
+mod status;
+
+use anyhow::Context as _;
+use secrecy::ExposeSecret as _;
+use sqlx::{
+    PgPool,
+    migrate::Migrator,
+    postgres::{PgListener, PgPoolOptions},
+};
+
+use crate::config::Settings;
+
+pub use connections::{
+    Connection, NewConnection, delete_connection, get_connection, insert_connection,
+    request_reconnect, set_enabled, set_fields,
+};
+pub use error::{Rejection, StoreError};
+pub use events::{Event, append_event, recent_events};
+pub use phase::{Phase, UnknownPhase};
+pub use sealed::{
+    ResealReport, load_consumer_secret, load_refresh_token, reseal_stale, seal_inbox_token,
+    store_consumer_secret,
+};
+pub use settings::{max_connections_per_tenant, set_max_connections_per_tenant};
+pub use status::{ConnectionStatus, StatusRow, get_status, list_status};
+
+/// The channel on which every insert, update and delete of a `connections` row is announced;
+/// the payload is the row's id.
+pub const NOTIFY_CHANNEL: &str = "connectord_connections";
+
+/// The migrations in `migrations/`, compiled into the binary.
+pub static MIGRATOR: Migrator = sqlx::migrate!();
+
+/// A pool for `database.url`, connected eagerly so that a wrong URL or a database that is
+/// down is reported now. Never puts the URL (it may hold a password) in an error.
+pub async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
+    let url = settings.database_url()?;
+    PgPoolOptions::new()
+        .max_connections(settings.database.max_connections)
+        .acquire_timeout(settings.database.connect_timeout)
+        .connect(url.expose_secret())
+        .await
+        .context("cannot connect to the database named by database.url")
+}
+
+/// Applies the migrations that have not been applied yet and returns how many that was;
+/// does nothing (and returns 0) when all have.
+pub async fn migrate(pool: &PgPool) -> Result<usize, StoreError> {
+    let before = applied_migrations(pool).await?;
+    MIGRATOR.run(pool).await?;
+    Ok(applied_migrations(pool).await?.saturating_sub(before))
+}
+
+/// Counted without creating sqlx's bookkeeping table (the migrator does that under its own
+/// lock); unchecked queries because that table need not exist when this is compiled.
+async fn applied_migrations(pool: &PgPool) -> Result<usize, StoreError> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(pool)
+        .await?;
+    if !exists {
+        return Ok(0);
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await?;
+    Ok(usize::try_from(count).unwrap_or(0))
+}
+
+/// A listener subscribed to [`NOTIFY_CHANNEL`].
+pub async fn listen(pool: &PgPool) -> Result<PgListener, StoreError> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(NOTIFY_CHANNEL).await?;
+    Ok(listener)
+}

@@ -1,0 +1,237 @@
+//! `connection_secrets`: credentials sealed with `secrets.key`, and the inbox column that
+//! hands a new admin refresh token over to it.
+
+use secrecy::{ExposeSecret as _, SecretString};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::StoreError;
+use crate::secrets::{Purpose, SealError, Sealer};
+
+fn seal_error(id: Uuid, purpose: Purpose) -> impl FnOnce(SealError) -> StoreError {
+    move |source| StoreError::Seal {
+        id,
+        purpose: purpose.label(),
+        source,
+    }
+}
+
+/// Moves a token waiting in `connections.admin_refresh_token` into `connection_secrets`,
+/// sealed, and sets the column back to NULL, in one transaction. Returns whether a token was
+/// waiting. A blank value is cleared without replacing the sealed token.
+pub async fn seal_inbox_token(
+    pool: &PgPool,
+    sealer: &Sealer,
+    id: Uuid,
+) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    let inbox = sqlx::query_scalar!(
+        "SELECT admin_refresh_token FROM connections WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(StoreError::NotFound(id))?
+    .map(SecretString::from);
+    let Some(token) = inbox else {
+        return Ok(false);
+    };
+    let trimmed = SecretString::from(token.expose_secret().trim());
+    let sealed_one = !trimmed.expose_secret().is_empty();
+    if sealed_one {
+        put(&mut tx, sealer, id, Purpose::AdminRefreshToken, &trimmed).await?;
+    }
+    sqlx::query!(
+        "UPDATE connections SET admin_refresh_token = NULL WHERE id = $1",
+        id
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(sealed_one)
+}
+
+/// The connection's admin refresh token, opened; `None` when none was ever sealed.
+pub async fn load_refresh_token(
+    pool: &PgPool,
+    sealer: &Sealer,
+    id: Uuid,
+) -> Result<Option<SecretString>, StoreError> {
+    let sealed = sqlx::query_scalar!(
+        "SELECT admin_refresh_token FROM connection_secrets WHERE connection_id = $1",
+        id
+    )
+    .fetch_optional(pool)
+    .await?
+    .flatten();
+    open(sealer, id, Purpose::AdminRefreshToken, sealed)
+}
+
+/// Seals and stores the consumer secret of the connection's app.
+pub async fn store_consumer_secret(
+    pool: &PgPool,
+    sealer: &Sealer,
+    id: Uuid,
+    secret: &SecretString,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    put(&mut tx, sealer, id, Purpose::ConsumerSecret, secret).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The consumer secret of the connection's app, opened; `None` when none is stored.
+pub async fn load_consumer_secret(
+    pool: &PgPool,
+    sealer: &Sealer,
+    id: Uuid,
+) -> Result<Option<SecretString>, StoreError> {
+    let sealed = sqlx::query_scalar!(
+        "SELECT consumer_secret FROM connection_secrets WHERE connection_id = $1",
+        id
+    )
+    .fetch_optional(pool)
+    .await?
+    .flatten();
+    open(sealer, id, Purpose::ConsumerSecret, sealed)
+}
+
+fn open(
+    sealer: &Sealer,
+    id: Uuid,
+    purpose: Purpose,
+    sealed: Option<Vec<u8>>,
+) -> Result<Option<SecretString>, StoreError> {
+    sealed
+        .map(|bytes| sealer.open(id, purpose, &bytes))
+        .transpose()
+        .map_err(seal_error(id, purpose))
+}
+
+/// What [`reseal_stale`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ResealReport {
+    /// Rows now sealed with the current key.
+    pub resealed: usize,
+    /// Rows left alone because a value did not open with any configured key.
+    pub unreadable: Vec<Uuid>,
+}
+
+/// After a key rotation: seals again with the current key every row sealed with an older one.
+pub async fn reseal_stale(pool: &PgPool, sealer: &Sealer) -> Result<ResealReport, StoreError> {
+    let key_id = sealer.key_id();
+    let stale = sqlx::query_scalar!(
+        "SELECT connection_id FROM connection_secrets WHERE key_id <> $1 ORDER BY connection_id",
+        key_id
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut report = ResealReport::default();
+    for id in stale {
+        let mut tx = pool.begin().await?;
+        let row = sqlx::query!(
+            "SELECT admin_refresh_token, consumer_secret FROM connection_secrets
+              WHERE connection_id = $1 FOR UPDATE",
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { continue };
+        let token = reseal(
+            sealer,
+            id,
+            Purpose::AdminRefreshToken,
+            row.admin_refresh_token,
+        );
+        let secret = reseal(sealer, id, Purpose::ConsumerSecret, row.consumer_secret);
+        let (Ok(token), Ok(secret)) = (token, secret) else {
+            report.unreadable.push(id);
+            continue;
+        };
+        sqlx::query!(
+            "UPDATE connection_secrets
+                SET admin_refresh_token = $2, consumer_secret = $3, key_id = $4, updated_at = now()
+              WHERE connection_id = $1",
+            id,
+            token,
+            secret,
+            key_id
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        report.resealed += 1;
+    }
+    Ok(report)
+}
+
+fn reseal(
+    sealer: &Sealer,
+    id: Uuid,
+    purpose: Purpose,
+    sealed: Option<Vec<u8>>,
+) -> Result<Option<Vec<u8>>, SealError> {
+    match sealed {
+        Some(bytes) if sealer.needs_reseal(&bytes) => {
+            let secret = sealer.open(id, purpose, &bytes)?;
+            sealer.seal(id, purpose, &secret).map(Some)
+        }
+        other => Ok(other),
+    }
+}
+
+/// Seals `secret` into the row's `purpose` column. Both values of a row are kept under the
+/// current key, so `key_id` names the key of the whole row: the other value is resealed when
+/// it was sealed with an older key, and dropped (with a warning) when no configured key opens
+/// it any more, since nothing could use it anyway.
+pub(super) async fn put(
+    conn: &mut PgConnection,
+    sealer: &Sealer,
+    id: Uuid,
+    purpose: Purpose,
+    secret: &SecretString,
+) -> Result<(), StoreError> {
+    let sealed = sealer
+        .seal(id, purpose, secret)
+        .map_err(seal_error(id, purpose))?;
+    let existing = sqlx::query!(
+        "SELECT admin_refresh_token, consumer_secret FROM connection_secrets
+          WHERE connection_id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (mut token, mut consumer_secret) = existing
+        .map(|row| (row.admin_refresh_token, row.consumer_secret))
+        .unwrap_or_default();
+    let (mine, other, other_purpose) = match purpose {
+        Purpose::AdminRefreshToken => (&mut token, &mut consumer_secret, Purpose::ConsumerSecret),
+        Purpose::ConsumerSecret => (&mut consumer_secret, &mut token, Purpose::AdminRefreshToken),
+    };
+    *mine = Some(sealed);
+    *other = reseal(sealer, id, other_purpose, other.take()).unwrap_or_else(|error| {
+        tracing::warn!(
+            connection_id = %id,
+            purpose = other_purpose.label(),
+            %error,
+            "dropping a sealed value that no configured key opens"
+        );
+        None
+    });
+    sqlx::query!(
+        "INSERT INTO connection_secrets (connection_id, admin_refresh_token, consumer_secret, key_id)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (connection_id) DO UPDATE
+            SET admin_refresh_token = EXCLUDED.admin_refresh_token,
+                consumer_secret = EXCLUDED.consumer_secret,
+                key_id = EXCLUDED.key_id,
+                updated_at = now()",
+        id,
+        token,
+        consumer_secret,
+        sealer.key_id()
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
