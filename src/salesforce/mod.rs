@@ -1,1 +1,161 @@
 //! The Salesforce client: auth, REST, composite, metadata deploy, credentials, limits.
+//!
+//! [`Salesforce`] is built once per process from the settings; [`Salesforce::org`] gives an
+//! [`Org`], a session on one org as the product's admin, through which every operation goes.
+//! What the client relies on about Salesforce's wire formats, with sources, is in
+//! `docs/salesforce-client.md`.
+
+use std::{sync::Arc, time::Duration};
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::config::SalesforceSettings;
+
+mod auth;
+mod credentials;
+pub mod eca;
+mod error;
+mod http;
+mod instance;
+mod limits;
+mod metadata;
+mod org;
+mod rest;
+
+pub use auth::{AccessToken, TOKEN_PATH};
+pub use error::{ComponentFailure, SalesforceError};
+pub use instance::check_instance_url;
+pub use limits::{ApiUsage, LIMIT_INFO_HEADER, parse_limit_info};
+pub use metadata::DeployOutcome;
+pub use org::Org;
+pub use rest::{SubResponse, Subrequest, COLLECTION_BATCH, COMPOSITE_MAX};
+
+/// Knobs that are not operator settings: retry and deploy-polling pacing. Tests shrink them.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// Attempts per call for transient failures (timeouts, broken connections, 5xx).
+    pub retry_attempts: u32,
+    /// First backoff; doubles per attempt, with jitter.
+    pub retry_base: Duration,
+    /// Wait before the first deploy status poll.
+    pub deploy_first_poll: Duration,
+    /// Longest wait between two deploy status polls.
+    pub deploy_max_poll_interval: Duration,
+    /// Total time a deploy may take before `DeployTimedOut`.
+    pub deploy_max_wait: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            retry_attempts: 3,
+            retry_base: Duration::from_millis(200),
+            deploy_first_poll: Duration::from_millis(250),
+            deploy_max_poll_interval: Duration::from_secs(5),
+            deploy_max_wait: Duration::from_secs(600),
+        }
+    }
+}
+
+/// One per process; cheap to clone (clones share the HTTP client and the API-usage map).
+#[derive(Clone, Debug)]
+pub struct Salesforce {
+    inner: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    http: http::Http,
+    usage: limits::UsageMap,
+    client_id: String,
+    client_secret: SecretString,
+    api_version: String,
+    login_url: Url,
+    allow_loopback_http: bool,
+}
+
+impl Salesforce {
+    pub fn new(settings: &SalesforceSettings) -> Result<Self, SalesforceError> {
+        Self::with_tuning(settings, Tuning::default())
+    }
+
+    pub fn with_tuning(
+        settings: &SalesforceSettings,
+        tuning: Tuning,
+    ) -> Result<Self, SalesforceError> {
+        let usage = limits::UsageMap::default();
+        let http = http::Http::new(settings, tuning, usage.clone())?;
+        if settings.allow_loopback_http {
+            tracing::warn!(
+                "salesforce.allow_loopback_http is on: plain-http loopback instance URLs are accepted (tests and demo only)"
+            );
+        }
+        Ok(Self {
+            inner: Arc::new(Shared {
+                http,
+                usage,
+                client_id: settings.client_id.clone(),
+                client_secret: settings.client_secret.clone(),
+                api_version: settings.api_version.clone(),
+                login_url: settings.login_url.clone(),
+                allow_loopback_http: settings.allow_loopback_http,
+            }),
+        })
+    }
+
+    /// A session on one org as the product's admin (refresh-token grant). The access token is
+    /// fetched on first use, cached, and shared by clones of the returned [`Org`].
+    pub fn org(&self, instance_url: Url, refresh_token: SecretString) -> Org {
+        Org::new(self.clone(), instance_url, refresh_token)
+    }
+
+    /// Mints a client-credentials token for an app: `POST {instance_url}/services/oauth2/token`.
+    pub async fn client_credentials_token(
+        &self,
+        instance_url: &Url,
+        consumer_key: &str,
+        consumer_secret: &SecretString,
+    ) -> Result<AccessToken, SalesforceError> {
+        let host = check_instance_url(instance_url, self.inner.allow_loopback_http)?;
+        auth::request_token(
+            &self.inner.http,
+            &host,
+            consumer_key,
+            consumer_secret,
+            auth::Grant::ClientCredentials,
+        )
+        .await
+        .map_err(SalesforceError::from)
+    }
+
+    /// The last `Sforce-Limit-Info` seen from the org at `instance_url`.
+    pub fn api_usage(&self, instance_url: &Url) -> Option<ApiUsage> {
+        self.inner.usage.get(instance_url)
+    }
+
+    /// Every org's last known usage, keyed by origin (`https://host`), for metrics.
+    pub fn api_usage_all(&self) -> Vec<(String, ApiUsage)> {
+        self.inner.usage.all()
+    }
+
+    pub fn api_version(&self) -> &str {
+        &self.inner.api_version
+    }
+
+    pub(crate) fn http(&self) -> &http::Http {
+        &self.inner.http
+    }
+
+    pub(crate) fn login_url(&self) -> &Url {
+        &self.inner.login_url
+    }
+
+    pub(crate) fn allow_loopback_http(&self) -> bool {
+        self.inner.allow_loopback_http
+    }
+
+    pub(crate) fn client_credentials_of_product(&self) -> (&str, &SecretString) {
+        (&self.inner.client_id, &self.inner.client_secret)
+    }
+}

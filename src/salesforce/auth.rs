@@ -1,0 +1,211 @@
+//! OAuth 2.0 against Salesforce's token endpoint with the `oauth2` crate: the admin's
+//! refresh-token grant and an app's client-credentials grant, sent through our own HTTP
+//! client (no redirects, retries, spans).
+//!
+//! Every non-200 answer is classified here, before `oauth2` sees it: a 3xx, a 404 or a host
+//! that does not answer at all means "this host no longer serves this org" ([`TokenFailure::HostGone`],
+//! so the caller can try `salesforce.login_url`); anything else is mapped by
+//! [`super::error::from_response`] (`invalid_grant` → `AdminTokenRevoked`).
+
+use oauth2::{
+    AuthType, ClientId, ClientSecret, EndpointNotSet, EndpointSet, ExtraTokenFields,
+    RefreshToken, RequestTokenError, StandardRevocableToken, StandardTokenResponse,
+    TokenResponse as _, TokenUrl,
+    basic::{
+        BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+        BasicTokenType,
+    },
+};
+use reqwest::Method;
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::{
+    error::{SalesforceError, from_response},
+    http::{Http, TransportKind},
+};
+
+/// The path of the token endpoint on any Salesforce host.
+pub const TOKEN_PATH: &str = "/services/oauth2/token";
+
+/// A short-lived access token (e.g. the one `connectord token` prints). `Debug` hides it.
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    pub token: SecretString,
+    /// The org's URL as the token endpoint named it.
+    pub instance_url: Option<Url>,
+    /// Milliseconds since the epoch, as Salesforce sent it.
+    pub issued_at: Option<String>,
+}
+
+/// The fields Salesforce adds to a token response (`instance_url`, `id`, `issued_at`, ...).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub(crate) struct SalesforceTokenFields {
+    #[serde(default)]
+    instance_url: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    issued_at: Option<String>,
+}
+
+impl ExtraTokenFields for SalesforceTokenFields {}
+
+type SalesforceTokenResponse = StandardTokenResponse<SalesforceTokenFields, BasicTokenType>;
+
+type TokenClient = oauth2::Client<
+    BasicErrorResponse,
+    SalesforceTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+/// The two grants connectord uses.
+pub(crate) enum Grant<'a> {
+    RefreshToken(&'a SecretString),
+    ClientCredentials,
+}
+
+/// Why a token could not be had.
+#[derive(Debug)]
+pub(crate) enum TokenFailure {
+    /// The host does not serve this org any more (redirect, 404, nothing listening).
+    HostGone(SalesforceError),
+    Failed(SalesforceError),
+}
+
+impl From<TokenFailure> for SalesforceError {
+    fn from(f: TokenFailure) -> Self {
+        match f {
+            TokenFailure::HostGone(e) | TokenFailure::Failed(e) => e,
+        }
+    }
+}
+
+/// What the HTTP function hands back to `oauth2` when the answer is not a 200.
+#[derive(Debug, thiserror::Error)]
+enum TokenHttpError {
+    #[error("the token endpoint's host does not serve this org")]
+    HostGone(SalesforceError),
+    #[error("the token request failed")]
+    Failed(SalesforceError),
+}
+
+/// Redeems `grant` at `{host}/services/oauth2/token` with the given client credentials.
+pub(crate) async fn request_token(
+    http: &Http,
+    host: &Url,
+    client_id: &str,
+    client_secret: &SecretString,
+    grant: Grant<'_>,
+) -> Result<AccessToken, TokenFailure> {
+    let token_url = host
+        .join(TOKEN_PATH)
+        .map_err(|e| TokenFailure::Failed(SalesforceError::Setup(e.to_string())))?;
+    let client: TokenClient = oauth2::Client::new(ClientId::new(client_id.to_owned()))
+        .set_client_secret(ClientSecret::new(client_secret.expose_secret().to_owned()))
+        .set_auth_type(AuthType::RequestBody)
+        .set_token_uri(TokenUrl::from_url(token_url));
+
+    let send = |request: oauth2::HttpRequest| send_token_request(http, request);
+    let result = match grant {
+        Grant::RefreshToken(refresh) => {
+            let refresh = RefreshToken::new(refresh.expose_secret().to_owned());
+            client
+                .exchange_refresh_token(&refresh)
+                .request_async(&send)
+                .await
+        }
+        Grant::ClientCredentials => client.exchange_client_credentials().request_async(&send).await,
+    };
+    match result {
+        Ok(response) => {
+            let extra = response.extra_fields();
+            let instance_url = match extra.instance_url.as_deref() {
+                Some(text) => Some(Url::parse(text).map_err(|_| {
+                    TokenFailure::Failed(SalesforceError::BadResponse {
+                        status: 200,
+                        detail: "the token response's instance_url is not a URL".into(),
+                    })
+                })?),
+                None => None,
+            };
+            Ok(AccessToken {
+                token: SecretString::from(response.access_token().secret().to_owned()),
+                instance_url,
+                issued_at: extra.issued_at.clone(),
+            })
+        }
+        Err(RequestTokenError::Request(TokenHttpError::HostGone(e))) => {
+            Err(TokenFailure::HostGone(e))
+        }
+        Err(RequestTokenError::Request(TokenHttpError::Failed(e))) => Err(TokenFailure::Failed(e)),
+        Err(RequestTokenError::ServerResponse(e)) => Err(TokenFailure::Failed(
+            super::error::from_oauth_error(
+                400,
+                e.error().as_ref(),
+                e.error_description().map(String::as_str).unwrap_or_default(),
+            ),
+        )),
+        Err(RequestTokenError::Parse(e, _)) => Err(TokenFailure::Failed(
+            SalesforceError::BadResponse {
+                status: 200,
+                detail: format!("unexpected token response: {}", e.inner()),
+            },
+        )),
+        Err(RequestTokenError::Other(detail)) => {
+            Err(TokenFailure::Failed(SalesforceError::BadResponse {
+                status: 200,
+                detail,
+            }))
+        }
+    }
+}
+
+/// The `oauth2` HTTP function: our client, and every non-200 classified here.
+async fn send_token_request(
+    http: &Http,
+    request: oauth2::HttpRequest,
+) -> Result<oauth2::HttpResponse, TokenHttpError> {
+    let (parts, body) = request.into_parts();
+    let url = Url::parse(&parts.uri.to_string())
+        .map_err(|e| TokenHttpError::Failed(SalesforceError::Setup(e.to_string())))?;
+    let answer = http
+        .send(Method::POST, &url, |client| {
+            client
+                .request(parts.method.clone(), url.clone())
+                .headers(parts.headers.clone())
+                .body(body.clone())
+        })
+        .await
+        .map_err(|t| {
+            let e = SalesforceError::from(t.clone());
+            if t.kind == TransportKind::Connect {
+                TokenHttpError::HostGone(e)
+            } else {
+                TokenHttpError::Failed(e)
+            }
+        })?;
+    let status = answer.status.as_u16();
+    if answer.status.is_redirection() || status == 404 {
+        let e = from_response(status, &answer.body);
+        return Err(TokenHttpError::HostGone(e));
+    }
+    if status != 200 {
+        return Err(TokenHttpError::Failed(from_response(status, &answer.body)));
+    }
+    let mut response = oauth2::http::Response::builder().status(answer.status);
+    if let Some(headers) = response.headers_mut() {
+        *headers = answer.headers;
+    }
+    response
+        .body(answer.body.to_vec())
+        .map_err(|e| TokenHttpError::Failed(SalesforceError::Setup(e.to_string())))
+}

@@ -1,0 +1,102 @@
+//! An External Client App's consumer key and secret, read through the Connect REST OAuth
+//! credentials resources (API 60.0+): `GET /apps/oauth/credentials/{appId}` lists the app's
+//! OAuth consumers, `GET /apps/oauth/credentials/{appId}/{consumerId}?part=keyandsecret` gives
+//! `key` and `secret` (Connect REST API Developer Guide, "OAuth Credentials Resources" and
+//! "OAuth Credentials by Consumer ID"). Then the proof: a client-credentials token minted with
+//! them and one read made with it.
+
+use reqwest::Method;
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::Deserialize;
+
+use super::{Org, error::SalesforceError, org::decode};
+
+#[derive(Deserialize)]
+struct AppCredentials {
+    #[serde(default)]
+    consumers: Vec<Consumer>,
+}
+
+#[derive(Deserialize)]
+struct Consumer {
+    id: String,
+}
+
+/// `key` and `secret` of one consumer. No `Debug`: it holds the secret in plain text.
+#[derive(Deserialize)]
+struct ConsumerCredentials {
+    key: String,
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+impl Org {
+    /// The consumer key and secret of the app with record id `app_id`.
+    pub async fn app_credentials(&self, app_id: &str) -> Result<(String, SecretString), SalesforceError> {
+        let app_id = id_segment(app_id)?;
+        let list_path = self.data_path(&format!("apps/oauth/credentials/{app_id}"));
+        let app: AppCredentials = self.call_json(Method::GET, &list_path, &[], |r| r).await?;
+        let consumer = app.consumers.into_iter().next().ok_or_else(|| SalesforceError::NotFound {
+            message: format!("the app {app_id} has no OAuth consumer yet"),
+        })?;
+        let consumer_id = id_segment(&consumer.id)?;
+        let path = format!("{list_path}/{consumer_id}");
+        let credentials: ConsumerCredentials = self
+            .call_json(Method::GET, &path, &[("part", "keyandsecret")], |r| r)
+            .await?;
+        let secret = credentials.secret.filter(|s| !s.is_empty()).ok_or_else(|| {
+            SalesforceError::Rejected {
+                status: 200,
+                code: "SECRET_NOT_RETURNED".into(),
+                message: "Salesforce did not return the consumer secret; allow it in External Client App Settings (enableClientSecretInRestApiAccess)".into(),
+                fields: Vec::new(),
+            }
+        })?;
+        Ok((credentials.key, SecretString::from(secret)))
+    }
+
+    /// Proves the app works as the product will use it: mints a client-credentials token with
+    /// the key and secret, then makes one read (`probe_soql`) with that token.
+    pub async fn verify_client_credentials(
+        &self,
+        consumer_key: &str,
+        consumer_secret: &SecretString,
+        probe_soql: &str,
+    ) -> Result<(), SalesforceError> {
+        let instance = self.instance_url();
+        let token = self
+            .sf()
+            .client_credentials_token(&instance, consumer_key, consumer_secret)
+            .await?;
+        let base = token.instance_url.clone().unwrap_or(instance);
+        let base = super::check_instance_url(&base, self.sf().allow_loopback_http())?;
+        let mut url = base
+            .join(&self.data_path("query"))
+            .map_err(|e| SalesforceError::Setup(e.to_string()))?;
+        url.query_pairs_mut().append_pair("q", probe_soql);
+        let answer = self
+            .sf()
+            .http()
+            .send(Method::GET, &url, |client| {
+                client
+                    .get(url.clone())
+                    .bearer_auth(token.token.expose_secret())
+                    .header(reqwest::header::ACCEPT, "application/json")
+            })
+            .await?;
+        decode::<serde_json::Value>(&answer).map(|_| ())
+    }
+}
+
+fn id_segment(id: &str) -> Result<&str, SalesforceError> {
+    if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        Ok(id)
+    } else {
+        Err(SalesforceError::Rejected {
+            status: 0,
+            code: "INVALID_ARGUMENT".into(),
+            message: format!("{id:?} is not a Salesforce id"),
+            fields: Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,241 @@
+//! Metadata API deploys over REST: `POST …/metadata/deployRequest` (multipart: part `json`
+//! with the deploy options, part `file` with the zip), then
+//! `GET …/metadata/deployRequest/{id}?includeDetails=true` with growing waits until
+//! `deployResult.done` (Metadata API Developer Guide, "Deploy Metadata with Apex Testing Using
+//! REST" and "Check the Status of Your Deployment Using REST Resources").
+
+use std::time::Duration;
+
+use reqwest::{
+    Method,
+    multipart::{Form, Part},
+};
+use serde::{Deserialize, Deserializer};
+use tokio::time::Instant;
+
+use super::{
+    Org,
+    error::{ComponentFailure, SalesforceError},
+};
+
+/// The deploy options connectord always sends.
+pub const DEPLOY_OPTIONS: &str = r#"{"deployOptions":{"singlePackage":true,"rollbackOnError":true}}"#;
+
+/// A deploy that finished well.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployOutcome {
+    /// The deploy request id (`0Af…`).
+    pub id: String,
+    /// `Succeeded`.
+    pub status: String,
+}
+
+#[derive(Deserialize)]
+struct DeployAnswer {
+    id: String,
+    #[serde(default, rename = "deployResult")]
+    deploy_result: Option<DeployResult>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeployResult {
+    #[serde(default, deserialize_with = "bool_or_string")]
+    done: bool,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    error_message: Option<String>,
+    #[serde(default)]
+    details: Option<Details>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Details {
+    #[serde(default, deserialize_with = "one_or_many")]
+    component_failures: Vec<Failure>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+struct Failure {
+    #[serde(default)]
+    component_type: Option<String>,
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    problem: String,
+}
+
+fn bool_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum B {
+        Bool(bool),
+        Text(String),
+    }
+    Ok(match Option::<B>::deserialize(d)? {
+        Some(B::Bool(b)) => b,
+        Some(B::Text(t)) => t.eq_ignore_ascii_case("true"),
+        None => false,
+    })
+}
+
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Failure>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum M {
+        Many(Vec<Failure>),
+        One(Failure),
+    }
+    Ok(match Option::<M>::deserialize(d)? {
+        Some(M::Many(v)) => v,
+        Some(M::One(f)) => vec![f],
+        None => Vec::new(),
+    })
+}
+
+impl Org {
+    /// Deploys a zip (see [`super::eca`]) and waits until Salesforce is done with it.
+    pub async fn deploy(&self, zip: Vec<u8>) -> Result<DeployOutcome, SalesforceError> {
+        let path = self.data_path("metadata/deployRequest");
+        let zip = bytes::Bytes::from(zip);
+        let submitted: DeployAnswer = self
+            .call_json(Method::POST, &path, &[], |r| r.multipart(deploy_form(&zip)))
+            .await?;
+        let id = submitted.id;
+        tracing::info!(deploy_id = %id, "deploy submitted");
+        if let Some(result) = submitted.deploy_result.filter(|r| r.done) {
+            return finish(id, result);
+        }
+
+        let tuning = self.sf().http().tuning().clone();
+        let deadline = Instant::now() + tuning.deploy_max_wait;
+        let mut wait = tuning.deploy_first_poll;
+        let status_path = format!("{path}/{id}");
+        loop {
+            if Instant::now() + wait > deadline {
+                return Err(SalesforceError::DeployTimedOut { id });
+            }
+            tokio::time::sleep(wait).await;
+            let answer: DeployAnswer = self
+                .call_json(Method::GET, &status_path, &[("includeDetails", "true")], |r| r)
+                .await?;
+            let result = answer.deploy_result.ok_or_else(|| SalesforceError::BadResponse {
+                status: 200,
+                detail: "deploy status without deployResult".into(),
+            })?;
+            if result.done {
+                return finish(id, result);
+            }
+            tracing::debug!(deploy_id = %id, status = %result.status, "deploy in progress");
+            wait = next_wait(wait, tuning.deploy_max_poll_interval);
+        }
+    }
+}
+
+fn deploy_form(zip: &bytes::Bytes) -> Form {
+    let json = Part::text(DEPLOY_OPTIONS)
+        .mime_str("application/json")
+        .unwrap_or_else(|_| Part::text(DEPLOY_OPTIONS));
+    let file = Part::bytes(zip.to_vec())
+        .file_name("deploy.zip")
+        .mime_str("application/zip")
+        .unwrap_or_else(|_| Part::bytes(zip.to_vec()).file_name("deploy.zip"));
+    Form::new().part("json", json).part("file", file)
+}
+
+/// Growing waits between polls: ×1.5, capped.
+fn next_wait(wait: Duration, cap: Duration) -> Duration {
+    wait.mul_f64(1.5).min(cap)
+}
+
+fn finish(id: String, result: DeployResult) -> Result<DeployOutcome, SalesforceError> {
+    if result.status == "Succeeded" {
+        tracing::info!(deploy_id = %id, "deploy succeeded");
+        return Ok(DeployOutcome {
+            id,
+            status: result.status,
+        });
+    }
+    let mut failures: Vec<ComponentFailure> = result
+        .details
+        .unwrap_or_default()
+        .component_failures
+        .into_iter()
+        .map(|f| ComponentFailure {
+            component_type: f.component_type.unwrap_or_default(),
+            full_name: f.full_name,
+            problem: f.problem,
+        })
+        .collect();
+    if failures.is_empty() {
+        failures.push(ComponentFailure {
+            component_type: String::new(),
+            full_name: id.clone(),
+            problem: result
+                .error_message
+                .unwrap_or_else(|| format!("the deploy ended with status {}", result.status)),
+        });
+    }
+    tracing::warn!(deploy_id = %id, status = %result.status, failures = failures.len(), "deploy failed");
+    Err(SalesforceError::DeployFailed { failures })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poll_waits_grow_up_to_the_cap() {
+        let cap = Duration::from_secs(5);
+        let mut wait = Duration::from_millis(250);
+        let mut seen = vec![];
+        for _ in 0..12 {
+            seen.push(wait);
+            wait = next_wait(wait, cap);
+        }
+        assert!(seen.windows(2).all(|w| w[1] >= w[0]));
+        assert_eq!(*seen.last().unwrap(), cap);
+    }
+
+    #[test]
+    fn a_failed_result_lists_each_component_failure() {
+        let result: DeployResult = serde_json::from_str(
+            r#"{"done":true,"status":"Failed","details":{"componentFailures":[
+                {"componentType":"ExtlClntAppOauthConfigurablePolicies","fullName":"A_oauthPlcy",
+                 "problem":"Enter a valid execution user for the OAuth client credentials flow.","problemType":"Error"}]}}"#,
+        )
+        .unwrap();
+        match finish("0Af1".into(), result) {
+            Err(SalesforceError::DeployFailed { failures }) => {
+                assert_eq!(failures.len(), 1);
+                assert_eq!(failures[0].full_name, "A_oauthPlcy");
+                assert!(failures[0].problem.contains("execution user"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn string_booleans_and_a_single_failure_object_are_accepted() {
+        let result: DeployResult = serde_json::from_str(
+            r#"{"done":"true","status":"Failed","details":{"componentFailures":
+                {"componentType":"ExternalClientApplication","fullName":"A","problem":"bad"}}}"#,
+        )
+        .unwrap();
+        assert!(result.done);
+        assert_eq!(result.details.unwrap().component_failures.len(), 1);
+    }
+
+    #[test]
+    fn a_failure_without_details_still_says_why() {
+        let result: DeployResult = serde_json::from_str(
+            r#"{"done":true,"status":"Failed","errorMessage":"No package.xml found"}"#,
+        )
+        .unwrap();
+        let e = finish("0Af1".into(), result).unwrap_err();
+        assert!(e.to_string().contains("No package.xml found"), "{e}");
+    }
+}

@@ -1,0 +1,252 @@
+//! A session on one org as the product's admin: the current instance URL (it changes when the
+//! token endpoint names a new one after a My Domain rename), the access token shared by every
+//! clone, and the one request path every operation goes through (one refresh and one retry on
+//! `INVALID_SESSION_ID`).
+
+use std::sync::{Arc, Mutex};
+
+use reqwest::{Method, RequestBuilder};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::{
+    Salesforce,
+    auth::{Grant, TokenFailure, request_token},
+    error::{ApiError, SalesforceError, bad_body, from_api_error, from_response},
+    http::Answer,
+    instance::check_instance_url,
+    limits::ApiUsage,
+};
+
+/// A session on one org. Cheap to clone; clones share the token and the URL.
+#[derive(Clone)]
+pub struct Org {
+    pub(crate) inner: Arc<OrgInner>,
+}
+
+pub(crate) struct OrgInner {
+    pub(crate) sf: Salesforce,
+    refresh_token: SecretString,
+    urls: Mutex<OrgUrls>,
+    token: tokio::sync::Mutex<Option<SecretString>>,
+}
+
+struct OrgUrls {
+    current: Url,
+    renamed_from: Option<Url>,
+}
+
+impl std::fmt::Debug for Org {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Org")
+            .field("instance_url", &self.instance_url().as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Org {
+    pub(crate) fn new(sf: Salesforce, instance_url: Url, refresh_token: SecretString) -> Self {
+        Self {
+            inner: Arc::new(OrgInner {
+                sf,
+                refresh_token,
+                urls: Mutex::new(OrgUrls {
+                    current: instance_url,
+                    renamed_from: None,
+                }),
+                token: tokio::sync::Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The URL in use now (differs from the one given after a My Domain rename).
+    pub fn instance_url(&self) -> Url {
+        match self.inner.urls.lock() {
+            Ok(urls) => urls.current.clone(),
+            Err(poisoned) => poisoned.into_inner().current.clone(),
+        }
+    }
+
+    /// The URL this session started with, if the token endpoint has since named another one.
+    pub fn renamed_from(&self) -> Option<Url> {
+        match self.inner.urls.lock() {
+            Ok(urls) => urls.renamed_from.clone(),
+            Err(poisoned) => poisoned.into_inner().renamed_from.clone(),
+        }
+    }
+
+    /// The last `Sforce-Limit-Info` seen from this org.
+    pub fn api_usage(&self) -> Option<ApiUsage> {
+        self.inner.sf.api_usage(&self.instance_url())
+    }
+
+    pub(crate) fn sf(&self) -> &Salesforce {
+        &self.inner.sf
+    }
+
+    /// `/services/data/vXX.X/{rest}`.
+    pub(crate) fn data_path(&self, rest: &str) -> String {
+        format!("/services/data/v{}/{}", self.inner.sf.api_version(), rest)
+    }
+
+    /// The cached access token, or a fresh one (concurrent callers wait for one refresh).
+    async fn access_token(&self) -> Result<SecretString, SalesforceError> {
+        let mut slot = self.inner.token.lock().await;
+        if let Some(token) = slot.as_ref() {
+            return Ok(token.clone());
+        }
+        let token = self.refresh().await?;
+        *slot = Some(token.clone());
+        Ok(token)
+    }
+
+    /// Forgets `stale` unless another task already replaced it.
+    async fn invalidate(&self, stale: &SecretString) {
+        let mut slot = self.inner.token.lock().await;
+        if slot
+            .as_ref()
+            .is_some_and(|t| t.expose_secret() == stale.expose_secret())
+        {
+            *slot = None;
+        }
+    }
+
+    /// The refresh-token grant at the org's own host, then at `login_url` if that host no
+    /// longer serves the org; follows a changed `instance_url`.
+    async fn refresh(&self) -> Result<SecretString, SalesforceError> {
+        let sf = &self.inner.sf;
+        let current = check_instance_url(&self.instance_url(), sf.allow_loopback_http())?;
+        let grant = || Grant::RefreshToken(&self.inner.refresh_token);
+        let (id, secret) = sf.client_credentials_of_product();
+        let token = match request_token(sf.http(), &current, id, secret, grant()).await {
+            Ok(token) => token,
+            Err(TokenFailure::HostGone(why)) => {
+                tracing::warn!(
+                    reason = %why,
+                    "the org's own host did not redeem the refresh token; trying the login URL"
+                );
+                request_token(sf.http(), sf.login_url(), id, secret, grant()).await?
+            }
+            Err(TokenFailure::Failed(e)) => return Err(e),
+        };
+        if let Some(named) = &token.instance_url {
+            let named = check_instance_url(named, sf.allow_loopback_http())?;
+            if named.origin() != current.origin() {
+                tracing::info!(
+                    from = %current.origin().ascii_serialization(),
+                    to = %named.origin().ascii_serialization(),
+                    "the org's instance URL changed"
+                );
+                if let Ok(mut urls) = self.inner.urls.lock() {
+                    let old = std::mem::replace(&mut urls.current, named);
+                    if urls.renamed_from.is_none() {
+                        urls.renamed_from = Some(old);
+                    }
+                }
+            }
+        }
+        Ok(token.token)
+    }
+
+    /// Sends a request to `path` (+ `query`) on the org, authorised as the admin; on a 401
+    /// refreshes the token once and sends it once more. Returns the answer whatever its status.
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        decorate: impl Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<Answer, SalesforceError> {
+        let mut refreshed = false;
+        loop {
+            let token = self.access_token().await?;
+            let url = self.url(path, query)?;
+            let answer = self
+                .inner
+                .sf
+                .http()
+                .send(method.clone(), &url, |client| {
+                    decorate(
+                        client
+                            .request(method.clone(), url.clone())
+                            .bearer_auth(token.expose_secret())
+                            .header(reqwest::header::ACCEPT, "application/json"),
+                    )
+                })
+                .await?;
+            if answer.status == reqwest::StatusCode::UNAUTHORIZED && !refreshed {
+                tracing::debug!("session expired; refreshing once");
+                self.invalidate(&token).await;
+                refreshed = true;
+                continue;
+            }
+            return Ok(answer);
+        }
+    }
+
+    /// [`Org::call`], then the body decoded as `T` (2xx) or mapped to an error.
+    pub(crate) async fn call_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        decorate: impl Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<T, SalesforceError> {
+        let answer = self.call(method, path, query, decorate).await?;
+        decode(&answer)
+    }
+
+    fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, SalesforceError> {
+        let base = check_instance_url(&self.instance_url(), self.inner.sf.allow_loopback_http())?;
+        let mut url = base.join(path).map_err(|e| SalesforceError::Setup(e.to_string()))?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(url)
+    }
+}
+
+/// A success answer's body as `T`; an error answer (or a 2xx whose body is an error list)
+/// mapped to its variant; anything else `BadResponse`.
+pub(crate) fn decode<T: DeserializeOwned>(answer: &Answer) -> Result<T, SalesforceError> {
+    let status = answer.status.as_u16();
+    if !answer.status.is_success() {
+        return Err(from_response(status, &answer.body));
+    }
+    match serde_json::from_slice::<T>(&answer.body) {
+        Ok(value) => Ok(value),
+        Err(e) => Err(error_in_success(status, &answer.body).unwrap_or_else(|| bad_body(status, &answer.body, &e))),
+    }
+}
+
+/// A 2xx whose body is Salesforce's error shape (`[{errorCode, message}]`).
+fn error_in_success(status: u16, body: &[u8]) -> Option<SalesforceError> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Errors {
+        Many(Vec<Coded>),
+        One(Coded),
+    }
+    #[derive(serde::Deserialize)]
+    struct Coded {
+        #[serde(rename = "errorCode")]
+        error_code: String,
+        #[serde(default)]
+        message: String,
+        #[serde(default)]
+        fields: Vec<String>,
+    }
+    let first = match serde_json::from_slice::<Errors>(body).ok()? {
+        Errors::Many(list) => list.into_iter().next()?,
+        Errors::One(one) => one,
+    };
+    Some(from_api_error(
+        status,
+        ApiError {
+            message: first.message,
+            error_code: first.error_code,
+            fields: first.fields,
+        },
+    ))
+}
