@@ -13,3 +13,4 @@ pub mod secrets;
 pub mod simulator;
 pub mod store;
 pub mod telemetry;
+pub mod daemon;

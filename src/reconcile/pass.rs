@@ -3,6 +3,7 @@
 //! passes lives elsewhere; tests call [`Reconciler::reconcile_once`] directly.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -32,7 +33,7 @@ const BACKOFF_CAP: Duration = Duration::from_secs(15 * 60);
 pub struct Reconciler {
     pub pool: PgPool,
     pub salesforce: Salesforce,
-    pub sealer: Sealer,
+    pub sealer: Arc<Sealer>,
     pub resync_interval: Duration,
     pub allow_loopback_http: bool,
 }
@@ -92,13 +93,14 @@ impl Reconciler {
             return Ok(Outcome::Gone);
         }
         let org = self.salesforce.org(url, token);
+        let tenant_id = loaded.tenant_id.clone();
         let mut executor = Executor {
             pool: &self.pool,
             org: &org,
             sealer: &self.sealer,
             api_version: self.salesforce.api_version(),
             id,
-            tenant_id: &loaded.tenant_id,
+            tenant_id: &tenant_id,
             secrets: HashMap::new(),
         };
         let result = self.converge(&mut executor, &mut loaded).await;

@@ -4,36 +4,9 @@
 
 use serde::Serialize;
 
+pub use crate::store::Phase;
+
 use super::model::{ComponentSet, Desired, FieldName, Known, PermissionSetState, Role, objects_of};
-
-/// The phase a connection is in while this plan is carried out (or once it is empty).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    Pending,
-    Provisioning,
-    Ready,
-    Recreating,
-    Deprovisioning,
-    Disabled,
-    Failed,
-    ActionRequired,
-}
-
-impl Phase {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Provisioning => "provisioning",
-            Self::Ready => "ready",
-            Self::Recreating => "recreating",
-            Self::Deprovisioning => "deprovisioning",
-            Self::Disabled => "disabled",
-            Self::Failed => "failed",
-            Self::ActionRequired => "action_required",
-        }
-    }
-}
 
 /// What creating or repairing a set's access takes; done in as few calls as the API allows.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]

@@ -96,7 +96,10 @@ impl Executor<'_> {
                 let set = set_mut(known, *serial);
                 let app = set.app.clone().unwrap_or_default();
                 let (key, secret) = self.org.app_credentials(&app).await?;
-                let sealed = self.sealer.seal(self.id, Purpose::ConsumerSecret, &secret);
+                let sealed = self
+                    .sealer
+                    .seal(self.id, Purpose::ConsumerSecret, &secret)
+                    .map_err(|e| StepError::Seal(e.to_string()))?;
                 record::save_credentials(self.pool, self.id, *serial, Some(&key), Some(&sealed)).await?;
                 set.credentials = true;
                 record::save_set(self.pool, self.id, set).await?;
