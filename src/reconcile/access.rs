@@ -49,6 +49,10 @@ fn record_failure(body: &Value, field_of: impl Fn(usize) -> Option<String>) -> O
     }
 }
 
+fn query(reference: &str, soql: String) -> Op {
+    Op { request: Subrequest::new(Method::GET, query_path(&soql), reference), heavy: true }
+}
+
 fn collection(records: Vec<Value>, reference: String, method: Method) -> Op {
     let request = Subrequest::new(method, "composite/sobjects", reference)
         .with_body(json!({ "allOrNone": true, "records": records }));
@@ -83,10 +87,6 @@ pub async fn ensure(
     work: &AccessWork,
 ) -> Result<(), SalesforceError> {
     let mut core: Vec<Op> = Vec::new();
-    let query = |reference: &str, soql: String| Op {
-        request: Subrequest::new(Method::GET, query_path(&soql), reference),
-        heavy: true,
-    };
     if work.create_user {
         core.push(query("profile", format!("SELECT Id FROM Profile WHERE Name = {}", soql_literal(INTEGRATION_PROFILE))));
         core.push(Op {

@@ -3,6 +3,8 @@
 //! passes lives elsewhere; tests call [`Reconciler::reconcile_once`] directly.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,10 +53,13 @@ pub enum Outcome {
 
 impl Reconciler {
     /// Converges one connection as far as it can in one pass.
-    pub async fn reconcile_once(&self, id: Uuid) -> anyhow::Result<Outcome> {
+    ///
+    /// Boxed as `dyn Future + Send` here, where every lifetime is concrete: spawning the plain
+    /// `async fn` trips rustc's "`Send` is not general enough" (rust-lang/rust#110338).
+    pub fn reconcile_once(&self, id: Uuid) -> Pin<Box<dyn Future<Output = anyhow::Result<Outcome>> + Send + '_>> {
         let span = info_span!("reconcile", connection_id = %id, tenant_id = tracing::field::Empty,
             generation = tracing::field::Empty, phase = tracing::field::Empty);
-        self.pass(id).instrument(span).await
+        Box::pin(self.pass(id).instrument(span))
     }
 
     async fn pass(&self, id: Uuid) -> anyhow::Result<Outcome> {

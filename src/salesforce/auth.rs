@@ -114,7 +114,13 @@ pub(crate) async fn request_token(
         .set_auth_type(AuthType::RequestBody)
         .set_token_uri(TokenUrl::from_url(token_url));
 
-    let send = |request: oauth2::HttpRequest| send_token_request(http, request);
+    // Each request's future owns its `Http` (a cheap clone): a future borrowing it here made
+    // every caller's future fail rustc's "`Send` is not general enough" check when spawned
+    // (rust-lang/rust#110338).
+    let send = |request: oauth2::HttpRequest| {
+        let http = http.clone();
+        async move { send_token_request(&http, request).await }
+    };
     let result = match grant {
         Grant::RefreshToken(refresh) => {
             let refresh = RefreshToken::new(refresh.expose_secret().to_owned());
