@@ -12,7 +12,10 @@ use crate::support::*;
 
 async fn server_with_token() -> MockServer {
     let server = MockServer::start().await;
-    token_mock(&server, ACCESS_TOKEN).expect(1).mount(&server).await;
+    token_mock(&server, ACCESS_TOKEN)
+        .expect(1)
+        .mount(&server)
+        .await;
     server
 }
 
@@ -51,18 +54,25 @@ async fn a_query_follows_next_records_url_until_done() {
 #[tokio::test]
 async fn create_posts_the_fields_and_returns_the_id() {
     let server = server_with_token().await;
-    let fields = json!({"Name": "Acme_Agent_g1", "Label": "Acme agent", "Description": "least privilege"});
+    let fields =
+        json!({"Name": "Acme_Agent_g1", "Label": "Acme agent", "Description": "least privilege"});
     Mock::given(method("POST"))
         .and(path(format!("{API}/sobjects/PermissionSet")))
         .and(bearer(ACCESS_TOKEN))
         .and(header("content-type", "application/json"))
         .and(body_json(&fields))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": "0PS5g0000001", "success": true, "errors": []})))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"id": "0PS5g0000001", "success": true, "errors": []})),
+        )
         .expect(1)
         .mount(&server)
         .await;
 
-    let id = org_on(&server).create("PermissionSet", &fields).await.unwrap();
+    let id = org_on(&server)
+        .create("PermissionSet", &fields)
+        .await
+        .unwrap();
 
     assert_eq!(id, "0PS5g0000001");
 }
@@ -79,9 +89,15 @@ async fn a_duplicate_username_is_its_own_error() {
         .mount(&server)
         .await;
 
-    let e = org_on(&server).create("User", &json!({"Username": "a@b.c"})).await.unwrap_err();
+    let e = org_on(&server)
+        .create("User", &json!({"Username": "a@b.c"}))
+        .await
+        .unwrap_err();
 
-    assert!(matches!(e, SalesforceError::Duplicate { ref code, .. } if code == "DUPLICATE_USERNAME"), "{e:?}");
+    assert!(
+        matches!(e, SalesforceError::Duplicate { ref code, .. } if code == "DUPLICATE_USERNAME"),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -112,7 +128,9 @@ async fn update_patches_and_delete_deletes_by_id() {
         .await;
     let org = org_on(&server);
 
-    org.update("User", "005A", &json!({"IsActive": false})).await.unwrap();
+    org.update("User", "005A", &json!({"IsActive": false}))
+        .await
+        .unwrap();
     org.delete("PermissionSet", "0PS1").await.unwrap();
     let gone = org.delete("PermissionSet", "0PS2").await.unwrap_err();
 
@@ -122,7 +140,11 @@ async fn update_patches_and_delete_deletes_by_id() {
 #[tokio::test]
 async fn a_path_injection_in_an_id_is_refused_without_a_call() {
     let server = MockServer::start().await;
-    Mock::given(wiremock::matchers::any()).respond_with(ResponseTemplate::new(204)).expect(0).mount(&server).await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(204))
+        .expect(0)
+        .mount(&server)
+        .await;
 
     let e = org_on(&server).delete("User", "../../x").await.unwrap_err();
 
@@ -172,7 +194,10 @@ async fn create_many_sends_batches_of_at_most_200_all_or_none() {
         .filter(|r| r.url.path().ends_with("/composite/sobjects"))
         .map(|r| serde_json::from_slice(&r.body).unwrap())
         .collect();
-    let sizes: Vec<usize> = batches.iter().map(|b| b["records"].as_array().unwrap().len()).collect();
+    let sizes: Vec<usize> = batches
+        .iter()
+        .map(|b| b["records"].as_array().unwrap().len())
+        .collect();
     assert_eq!(sizes, [200, 200, 50]);
     assert!(batches.iter().all(|b| b["allOrNone"] == json!(true)));
     assert_eq!(batches[1]["records"][0], records[200]);
@@ -215,9 +240,13 @@ async fn delete_many_sends_ids_in_batches_and_ignores_records_already_gone() {
         .and(query_param("ids", first_batch.as_str()))
         .and(query_param("allOrNone", "false"))
         .and(bearer(ACCESS_TOKEN))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            (0..200).map(|i| json!({"id": format!("01k{i:04}"), "success": true, "errors": []})).collect::<Vec<_>>(),
-        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                (0..200)
+                    .map(|i| json!({"id": format!("01k{i:04}"), "success": true, "errors": []}))
+                    .collect::<Vec<_>>(),
+            ),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -289,7 +318,14 @@ async fn an_all_or_none_composite_reports_the_subrequest_that_failed() {
         .await;
 
     let e = org_on(&server)
-        .composite(true, vec![Subrequest::new(Method::POST, "sobjects/PermissionSetAssignment", "psa")])
+        .composite(
+            true,
+            vec![Subrequest::new(
+                Method::POST,
+                "sobjects/PermissionSetAssignment",
+                "psa",
+            )],
+        )
         .await
         .unwrap_err();
 
@@ -305,8 +341,14 @@ async fn an_all_or_none_composite_reports_the_subrequest_that_failed() {
 #[tokio::test]
 async fn more_than_25_subrequests_are_refused_without_a_call() {
     let server = MockServer::start().await;
-    Mock::given(wiremock::matchers::any()).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
-    let many = (0..26).map(|i| Subrequest::new(Method::GET, "limits", format!("r{i}"))).collect();
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let many = (0..26)
+        .map(|i| Subrequest::new(Method::GET, "limits", format!("r{i}")))
+        .collect();
 
     assert!(org_on(&server).composite(false, many).await.is_err());
 }
