@@ -255,3 +255,35 @@ async fn an_instance_url_that_is_not_https_is_refused_before_any_call() {
         "{e:?}"
     );
 }
+
+#[tokio::test]
+async fn concurrent_calls_on_clones_share_one_token_refresh() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/services/oauth2/token"))
+        .and(refresh_form())
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(token_body(ACCESS_TOKEN, &server.uri()))
+                .set_delay(std::time::Duration::from_millis(50)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{API}/query")))
+        .and(bearer(ACCESS_TOKEN))
+        .respond_with(query_answer(json!([])))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let org = org_on(&server);
+
+    let calls = (0..4).map(|_| {
+        let org = org.clone();
+        async move { org.query::<IdOnly>("SELECT Id FROM Account").await }
+    });
+    let results = futures::future::join_all(calls).await;
+
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+}
