@@ -8,9 +8,8 @@
 //! [`super::error::from_response`] (`invalid_grant` → `AdminTokenRevoked`).
 
 use oauth2::{
-    AuthType, ClientId, ClientSecret, EndpointNotSet, EndpointSet, ExtraTokenFields,
-    RefreshToken, RequestTokenError, StandardRevocableToken, StandardTokenResponse,
-    TokenResponse as _, TokenUrl,
+    AuthType, ClientId, ClientSecret, EndpointNotSet, EndpointSet, ExtraTokenFields, RefreshToken,
+    RequestTokenError, StandardRevocableToken, StandardTokenResponse, TokenResponse as _, TokenUrl,
     basic::{
         BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
         BasicTokenType,
@@ -129,7 +128,12 @@ pub(crate) async fn request_token(
                 .request_async(&send)
                 .await
         }
-        Grant::ClientCredentials => client.exchange_client_credentials().request_async(&send).await,
+        Grant::ClientCredentials => {
+            client
+                .exchange_client_credentials()
+                .request_async(&send)
+                .await
+        }
     };
     match result {
         Ok(response) => {
@@ -153,19 +157,21 @@ pub(crate) async fn request_token(
             Err(TokenFailure::HostGone(e))
         }
         Err(RequestTokenError::Request(TokenHttpError::Failed(e))) => Err(TokenFailure::Failed(e)),
-        Err(RequestTokenError::ServerResponse(e)) => Err(TokenFailure::Failed(
-            super::error::from_oauth_error(
+        Err(RequestTokenError::ServerResponse(e)) => {
+            Err(TokenFailure::Failed(super::error::from_oauth_error(
                 400,
                 e.error().as_ref(),
-                e.error_description().map(String::as_str).unwrap_or_default(),
-            ),
-        )),
-        Err(RequestTokenError::Parse(e, _)) => Err(TokenFailure::Failed(
-            SalesforceError::BadResponse {
+                e.error_description()
+                    .map(String::as_str)
+                    .unwrap_or_default(),
+            )))
+        }
+        Err(RequestTokenError::Parse(e, _)) => {
+            Err(TokenFailure::Failed(SalesforceError::BadResponse {
                 status: 200,
                 detail: format!("unexpected token response: {}", e.inner()),
-            },
-        )),
+            }))
+        }
         Err(RequestTokenError::Other(detail)) => {
             Err(TokenFailure::Failed(SalesforceError::BadResponse {
                 status: 200,

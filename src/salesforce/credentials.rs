@@ -32,13 +32,20 @@ struct ConsumerCredentials {
 
 impl Org {
     /// The consumer key and secret of the app with record id `app_id`.
-    pub async fn app_credentials(&self, app_id: &str) -> Result<(String, SecretString), SalesforceError> {
+    pub async fn app_credentials(
+        &self,
+        app_id: &str,
+    ) -> Result<(String, SecretString), SalesforceError> {
         let app_id = id_segment(app_id)?;
         let list_path = self.data_path(&format!("apps/oauth/credentials/{app_id}"));
         let app: AppCredentials = self.call_json(Method::GET, &list_path, &[], |r| r).await?;
-        let consumer = app.consumers.into_iter().next().ok_or_else(|| SalesforceError::NotFound {
-            message: format!("the app {app_id} has no OAuth consumer yet"),
-        })?;
+        let consumer =
+            app.consumers
+                .into_iter()
+                .next()
+                .ok_or_else(|| SalesforceError::NotFound {
+                    message: format!("the app {app_id} has no OAuth consumer yet"),
+                })?;
         let consumer_id = id_segment(&consumer.id)?;
         let path = format!("{list_path}/{consumer_id}");
         let credentials: ConsumerCredentials = self

@@ -56,11 +56,36 @@ pub struct AppSpec {
 /// The five components of one app, as (metadata type, folder, suffix, member name).
 pub fn components(app_name: &str) -> [(&'static str, &'static str, &'static str, String); 5] {
     [
-        ("ExternalClientApplication", "externalClientApps", "eca", app_name.to_owned()),
-        ("ExtlClntAppOauthSettings", "extlClntAppOauthSettings", "ecaOauth", format!("{app_name}_oauth")),
-        ("ExtlClntAppGlobalOauthSettings", "extlClntAppGlobalOauthSets", "ecaGlblOauth", format!("{app_name}_glbl")),
-        ("ExtlClntAppOauthConfigurablePolicies", "extlClntAppOauthPolicies", "ecaOauthPlcy", format!("{app_name}_oauthPlcy")),
-        ("ExtlClntAppConfigurablePolicies", "extlClntAppPolicies", "ecaPlcy", format!("{app_name}_plcy")),
+        (
+            "ExternalClientApplication",
+            "externalClientApps",
+            "eca",
+            app_name.to_owned(),
+        ),
+        (
+            "ExtlClntAppOauthSettings",
+            "extlClntAppOauthSettings",
+            "ecaOauth",
+            format!("{app_name}_oauth"),
+        ),
+        (
+            "ExtlClntAppGlobalOauthSettings",
+            "extlClntAppGlobalOauthSets",
+            "ecaGlblOauth",
+            format!("{app_name}_glbl"),
+        ),
+        (
+            "ExtlClntAppOauthConfigurablePolicies",
+            "extlClntAppOauthPolicies",
+            "ecaOauthPlcy",
+            format!("{app_name}_oauthPlcy"),
+        ),
+        (
+            "ExtlClntAppConfigurablePolicies",
+            "extlClntAppPolicies",
+            "ecaPlcy",
+            format!("{app_name}_plcy"),
+        ),
     ]
 }
 
@@ -77,57 +102,75 @@ pub fn is_developer_name(name: &str) -> bool {
 /// The zip that creates (or updates) the app.
 pub fn deploy_package(spec: &AppSpec, api_version: &str) -> Vec<u8> {
     let [eca, oauth, global, oauth_policies, policies] = components(&spec.name);
-    let mut files = vec![("package.xml".to_owned(), manifest(&spec.name, api_version, true))];
+    let mut files = vec![(
+        "package.xml".to_owned(),
+        manifest(&spec.name, api_version, true),
+    )];
     let app = &spec.name;
     let scopes = spec.scopes.join(",");
     let bodies = [
         (
             &eca,
-            document(eca.0, &[
-                ("contactEmail", &spec.contact_email),
-                ("description", &spec.description),
-                ("distributionState", "Local"),
-                ("isProtected", "false"),
-                ("label", &spec.label),
-            ]),
+            document(
+                eca.0,
+                &[
+                    ("contactEmail", &spec.contact_email),
+                    ("description", &spec.description),
+                    ("distributionState", "Local"),
+                    ("isProtected", "false"),
+                    ("label", &spec.label),
+                ],
+            ),
         ),
         (
             &oauth,
-            document(oauth.0, &[
-                ("commaSeparatedOauthScopes", &scopes),
-                ("externalClientApplication", app),
-                ("label", &oauth.3),
-            ]),
+            document(
+                oauth.0,
+                &[
+                    ("commaSeparatedOauthScopes", &scopes),
+                    ("externalClientApplication", app),
+                    ("label", &oauth.3),
+                ],
+            ),
         ),
         (
             &global,
-            document(global.0, &[
-                ("callbackUrl", &spec.callback_url),
-                ("externalClientApplication", app),
-                ("isClientCredentialsFlowEnabled", "true"),
-                ("isConsumerSecretOptional", "false"),
-                ("label", &global.3),
-            ]),
+            document(
+                global.0,
+                &[
+                    ("callbackUrl", &spec.callback_url),
+                    ("externalClientApplication", app),
+                    ("isClientCredentialsFlowEnabled", "true"),
+                    ("isConsumerSecretOptional", "false"),
+                    ("label", &global.3),
+                ],
+            ),
         ),
         (
             &oauth_policies,
-            document(oauth_policies.0, &[
-                ("clientCredentialsFlowUser", &spec.execution_username),
-                ("externalClientApplication", app),
-                ("ipRelaxationPolicyType", spec.ip_relaxation.as_str()),
-                ("isClientCredentialsFlowEnabled", "true"),
-                ("label", &oauth_policies.3),
-                ("permittedUsersPolicyType", "AdminApprovedPreAuthorized"),
-            ]),
+            document(
+                oauth_policies.0,
+                &[
+                    ("clientCredentialsFlowUser", &spec.execution_username),
+                    ("externalClientApplication", app),
+                    ("ipRelaxationPolicyType", spec.ip_relaxation.as_str()),
+                    ("isClientCredentialsFlowEnabled", "true"),
+                    ("label", &oauth_policies.3),
+                    ("permittedUsersPolicyType", "AdminApprovedPreAuthorized"),
+                ],
+            ),
         ),
         (
             &policies,
-            document(policies.0, &[
-                ("externalClientApplication", app),
-                ("isEnabled", "true"),
-                ("isOauthPluginEnabled", "true"),
-                ("label", &policies.3),
-            ]),
+            document(
+                policies.0,
+                &[
+                    ("externalClientApplication", app),
+                    ("isEnabled", "true"),
+                    ("isOauthPluginEnabled", "true"),
+                    ("label", &policies.3),
+                ],
+            ),
         ),
     ];
     for ((_, folder, suffix, member), body) in bodies {
@@ -140,11 +183,17 @@ pub fn deploy_package(spec: &AppSpec, api_version: &str) -> Vec<u8> {
 /// `destructiveChanges.xml` naming every component (wildcards are not allowed there).
 pub fn destructive_package(app_name: &str, api_version: &str) -> Vec<u8> {
     let files = vec![
-        ("package.xml".to_owned(), manifest(app_name, api_version, false)),
-        ("destructiveChanges.xml".to_owned(), manifest(app_name, api_version, true).replace(
-            &format!("    <version>{}</version>\n", escape(api_version)),
-            "",
-        )),
+        (
+            "package.xml".to_owned(),
+            manifest(app_name, api_version, false),
+        ),
+        (
+            "destructiveChanges.xml".to_owned(),
+            manifest(app_name, api_version, true).replace(
+                &format!("    <version>{}</version>\n", escape(api_version)),
+                "",
+            ),
+        ),
     ];
     zip_files(&files)
 }
@@ -163,7 +212,10 @@ fn manifest(app_name: &str, api_version: &str, with_members: bool) -> String {
             ));
         }
     }
-    xml.push_str(&format!("    <version>{}</version>\n</Package>\n", escape(api_version)));
+    xml.push_str(&format!(
+        "    <version>{}</version>\n</Package>\n",
+        escape(api_version)
+    ));
     xml
 }
 
@@ -183,8 +235,12 @@ fn zip_files(files: &[(String, String)]) -> Vec<u8> {
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, body) in files {
         // Writing to memory: the only failures are programming errors.
-        writer.start_file(name.as_str(), options).expect("zip entry in memory");
-        writer.write_all(body.as_bytes()).expect("zip write in memory");
+        writer
+            .start_file(name.as_str(), options)
+            .expect("zip entry in memory");
+        writer
+            .write_all(body.as_bytes())
+            .expect("zip write in memory");
     }
     writer.finish().expect("zip finish in memory").into_inner()
 }

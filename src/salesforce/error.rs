@@ -22,7 +22,11 @@ pub struct ComponentFailure {
 
 impl std::fmt::Display for ComponentFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.component_type, self.full_name, self.problem)
+        write!(
+            f,
+            "{} {}: {}",
+            self.component_type, self.full_name, self.problem
+        )
     }
 }
 
@@ -80,7 +84,9 @@ pub enum SalesforceError {
         fields: Vec<String>,
     },
 
-    #[error("Salesforce answered with a redirect (HTTP {status}) that was not followed; check the org's URL")]
+    #[error(
+        "Salesforce answered with a redirect (HTTP {status}) that was not followed; check the org's URL"
+    )]
     Redirected { status: u16 },
 
     #[error("Salesforce is unavailable ({detail}); it will be retried")]
@@ -227,9 +233,13 @@ pub(crate) fn from_api_error(status: u16, error: ApiError) -> SalesforceError {
         "INVALID_SESSION_ID" => SalesforceError::SessionExpired,
         "REQUEST_LIMIT_EXCEEDED" => SalesforceError::ApiLimitExceeded,
         "NOT_FOUND" | "ENTITY_IS_DELETED" => SalesforceError::NotFound { message },
-        "DUPLICATE_VALUE" | "DUPLICATE_USERNAME" | "DUPLICATE_COMM_NICKNAME"
+        "DUPLICATE_VALUE"
+        | "DUPLICATE_USERNAME"
+        | "DUPLICATE_COMM_NICKNAME"
         | "DUPLICATE_DEVELOPER_NAME" => SalesforceError::Duplicate { code, message },
-        "INVALID_FIELD" | "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" | "INVALID_FIELD_FOR_INSERT_UPDATE" => {
+        "INVALID_FIELD"
+        | "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+        | "INVALID_FIELD_FOR_INSERT_UPDATE" => {
             let field = fields.first().cloned().unwrap_or_default();
             SalesforceError::UnknownField { field, message }
         }
@@ -284,8 +294,13 @@ mod tests {
 
     #[test]
     fn a_single_object_body_is_accepted() {
-        let e = from_response(400, br#"{"message":"dup","errorCode":"DUPLICATE_USERNAME"}"#);
-        assert!(matches!(e, SalesforceError::Duplicate { ref code, .. } if code == "DUPLICATE_USERNAME"));
+        let e = from_response(
+            400,
+            br#"{"message":"dup","errorCode":"DUPLICATE_USERNAME"}"#,
+        );
+        assert!(
+            matches!(e, SalesforceError::Duplicate { ref code, .. } if code == "DUPLICATE_USERNAME")
+        );
     }
 
     #[test]
@@ -363,6 +378,9 @@ mod tests {
             }],
         };
         let text = e.to_string();
-        assert!(text.contains("App_oauthPlcy") && text.contains("valid execution user"), "{text}");
+        assert!(
+            text.contains("App_oauthPlcy") && text.contains("valid execution user"),
+            "{text}"
+        );
     }
 }

@@ -166,7 +166,12 @@ impl Http {
 
     async fn pause(&self, attempt: u32, why: &str) {
         let delay = backoff(self.tuning.retry_base, attempt);
-        tracing::debug!(attempt, why, delay_ms = delay.as_millis() as u64, "retrying");
+        tracing::debug!(
+            attempt,
+            why,
+            delay_ms = delay.as_millis() as u64,
+            "retrying"
+        );
         tokio::time::sleep(delay).await;
     }
 }
@@ -184,7 +189,10 @@ fn describe(e: &reqwest::Error) -> Transport {
     } else if e.is_connect() {
         (TransportKind::Connect, "could not connect")
     } else if e.is_body() || e.is_decode() {
-        (TransportKind::Other, "the connection broke while reading the answer")
+        (
+            TransportKind::Other,
+            "the connection broke while reading the answer",
+        )
     } else {
         (TransportKind::Other, "the connection failed")
     };

@@ -27,8 +27,13 @@ pub fn check_instance_url(url: &Url, allow_loopback_http: bool) -> Result<Url, S
     if !url.username().is_empty() || url.password().is_some() {
         return Err(refuse("it must not carry a user name or password"));
     }
-    if !(url.path().is_empty() || url.path() == "/") || url.query().is_some() || url.fragment().is_some() {
-        return Err(refuse("it must be just the org's address, without a path or query"));
+    if !(url.path().is_empty() || url.path() == "/")
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(refuse(
+            "it must be just the org's address, without a path or query",
+        ));
     }
     Url::parse(&format!("{}/", url.origin().ascii_serialization()))
         .map_err(|_| refuse("it is not a valid address"))

@@ -88,7 +88,10 @@ mod tests {
     fn plain_api_usage_is_parsed() {
         assert_eq!(
             parse_limit_info("api-usage=18/15000"),
-            Some(ApiUsage { used: 18, max: 15000 })
+            Some(ApiUsage {
+                used: 18,
+                max: 15000
+            })
         );
     }
 
@@ -96,7 +99,10 @@ mod tests {
     fn per_app_usage_after_it_is_ignored() {
         assert_eq!(
             parse_limit_info("api-usage=25/5000; per-app-api-usage=17/250(appName=sample-app)"),
-            Some(ApiUsage { used: 25, max: 5000 })
+            Some(ApiUsage {
+                used: 25,
+                max: 5000
+            })
         );
     }
 

@@ -19,7 +19,8 @@ use super::{
 };
 
 /// The deploy options connectord always sends.
-pub const DEPLOY_OPTIONS: &str = r#"{"deployOptions":{"singlePackage":true,"rollbackOnError":true}}"#;
+pub const DEPLOY_OPTIONS: &str =
+    r#"{"deployOptions":{"singlePackage":true,"rollbackOnError":true}}"#;
 
 /// A deploy that finished well.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,12 +121,19 @@ impl Org {
             }
             tokio::time::sleep(wait).await;
             let answer: DeployAnswer = self
-                .call_json(Method::GET, &status_path, &[("includeDetails", "true")], |r| r)
+                .call_json(
+                    Method::GET,
+                    &status_path,
+                    &[("includeDetails", "true")],
+                    |r| r,
+                )
                 .await?;
-            let result = answer.deploy_result.ok_or_else(|| SalesforceError::BadResponse {
-                status: 200,
-                detail: "deploy status without deployResult".into(),
-            })?;
+            let result = answer
+                .deploy_result
+                .ok_or_else(|| SalesforceError::BadResponse {
+                    status: 200,
+                    detail: "deploy status without deployResult".into(),
+                })?;
             if result.done {
                 return finish(id, result);
             }

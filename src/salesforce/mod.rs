@@ -29,7 +29,7 @@ pub use instance::check_instance_url;
 pub use limits::{ApiUsage, LIMIT_INFO_HEADER, parse_limit_info};
 pub use metadata::DeployOutcome;
 pub use org::Org;
-pub use rest::{SubResponse, Subrequest, COLLECTION_BATCH, COMPOSITE_MAX};
+pub use rest::{COLLECTION_BATCH, COMPOSITE_MAX, SubResponse, Subrequest};
 
 /// Knobs that are not operator settings: retry and deploy-polling pacing. Tests shrink them.
 #[derive(Debug, Clone)]

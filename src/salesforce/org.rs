@@ -199,7 +199,9 @@ impl Org {
 
     fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, SalesforceError> {
         let base = check_instance_url(&self.instance_url(), self.inner.sf.allow_loopback_http())?;
-        let mut url = base.join(path).map_err(|e| SalesforceError::Setup(e.to_string()))?;
+        let mut url = base
+            .join(path)
+            .map_err(|e| SalesforceError::Setup(e.to_string()))?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
@@ -216,7 +218,8 @@ pub(crate) fn decode<T: DeserializeOwned>(answer: &Answer) -> Result<T, Salesfor
     }
     match serde_json::from_slice::<T>(&answer.body) {
         Ok(value) => Ok(value),
-        Err(e) => Err(error_in_success(status, &answer.body).unwrap_or_else(|| bad_body(status, &answer.body, &e))),
+        Err(e) => Err(error_in_success(status, &answer.body)
+            .unwrap_or_else(|| bad_body(status, &answer.body, &e))),
     }
 }
 

@@ -140,7 +140,11 @@ impl Org {
             .call_json(Method::GET, &self.data_path("query"), &[("q", soql)], |r| r)
             .await?;
         let mut records = first.records;
-        let mut next = if first.done { None } else { first.next_records_url };
+        let mut next = if first.done {
+            None
+        } else {
+            first.next_records_url
+        };
         while let Some(path) = next.take() {
             if !path.starts_with("/services/data/") {
                 return Err(SalesforceError::BadResponse {
@@ -150,7 +154,11 @@ impl Org {
             }
             let page: QueryPage<T> = self.call_json(Method::GET, &path, &[], |r| r).await?;
             records.extend(page.records);
-            next = if page.done { None } else { page.next_records_url };
+            next = if page.done {
+                None
+            } else {
+                page.next_records_url
+            };
         }
         Ok(records)
     }
@@ -169,13 +177,20 @@ impl Org {
     }
 
     /// `PATCH /sobjects/{Type}/{Id}` (answers 204).
-    pub async fn update(&self, sobject: &str, id: &str, fields: &Value) -> Result<(), SalesforceError> {
+    pub async fn update(
+        &self,
+        sobject: &str,
+        id: &str,
+        fields: &Value,
+    ) -> Result<(), SalesforceError> {
         let path = self.data_path(&format!(
             "sobjects/{}/{}",
             segment("sObject", sobject)?,
             segment("id", id)?
         ));
-        let answer = self.call(Method::PATCH, &path, &[], |r| r.json(fields)).await?;
+        let answer = self
+            .call(Method::PATCH, &path, &[], |r| r.json(fields))
+            .await?;
         expect_no_content(&answer)
     }
 
@@ -245,7 +260,12 @@ impl Org {
                 let first = result.errors.into_iter().next().unwrap_or_default();
                 match first.error_code.as_str() {
                     "ENTITY_IS_DELETED" | "INVALID_CROSS_REFERENCE_KEY" | "NOT_FOUND" => {}
-                    _ => return Err(with_record_context(from_api_error(400, first), &format!("record {id}"))),
+                    _ => {
+                        return Err(with_record_context(
+                            from_api_error(400, first),
+                            &format!("record {id}"),
+                        ));
+                    }
                 }
             }
         }
@@ -263,7 +283,10 @@ impl Org {
             return Err(SalesforceError::Rejected {
                 status: 0,
                 code: "INVALID_ARGUMENT".into(),
-                message: format!("{} subrequests; a composite call takes at most {COMPOSITE_MAX}", subrequests.len()),
+                message: format!(
+                    "{} subrequests; a composite call takes at most {COMPOSITE_MAX}",
+                    subrequests.len()
+                ),
                 fields: Vec::new(),
             });
         }
@@ -280,12 +303,18 @@ impl Org {
                 .collect(),
         };
         let answer: CompositeAnswer = self
-            .call_json(Method::POST, &self.data_path("composite"), &[], |r| r.json(&body))
+            .call_json(Method::POST, &self.data_path("composite"), &[], |r| {
+                r.json(&body)
+            })
             .await?;
         if all_or_none {
             let failure = answer.composite_response.iter().find_map(|r| {
                 let rolled_back = r.body.to_string().contains("PROCESSING_HALTED");
-                if rolled_back { None } else { r.error().map(|e| (r.reference_id.clone(), e)) }
+                if rolled_back {
+                    None
+                } else {
+                    r.error().map(|e| (r.reference_id.clone(), e))
+                }
             });
             if let Some((reference, e)) = failure {
                 return Err(with_record_context(e, &format!("subrequest {reference}")));
@@ -303,7 +332,11 @@ fn expect_no_content(answer: &super::http::Answer) -> Result<(), SalesforceError
 }
 
 /// The first real failure of an all-or-none batch (the others say ALL_OR_NONE_OPERATION_ROLLED_BACK).
-fn first_record_failure(results: &[SaveResult], batch: &[Value], offset: usize) -> Option<SalesforceError> {
+fn first_record_failure(
+    results: &[SaveResult],
+    batch: &[Value],
+    offset: usize,
+) -> Option<SalesforceError> {
     results.iter().enumerate().find_map(|(i, result)| {
         if result.success {
             return None;
@@ -335,7 +368,12 @@ fn first_record_failure(results: &[SaveResult], batch: &[Value], offset: usize) 
 /// Prefixes the message of a record-level failure with which record it was.
 fn with_record_context(error: SalesforceError, which: &str) -> SalesforceError {
     match error {
-        SalesforceError::Rejected { status, code, message, fields } => SalesforceError::Rejected {
+        SalesforceError::Rejected {
+            status,
+            code,
+            message,
+            fields,
+        } => SalesforceError::Rejected {
             status,
             code,
             message: format!("{which}: {message}"),

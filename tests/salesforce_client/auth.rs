@@ -14,13 +14,18 @@ use crate::support::*;
 #[tokio::test]
 async fn the_refresh_token_is_redeemed_once_at_the_orgs_own_host_and_the_token_is_reused() {
     let server = MockServer::start().await;
-    token_mock(&server, ACCESS_TOKEN).expect(1).mount(&server).await;
+    token_mock(&server, ACCESS_TOKEN)
+        .expect(1)
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path(format!("{API}/query")))
         .and(query_param("q", "SELECT Id FROM Profile"))
         .and(bearer(ACCESS_TOKEN))
         .and(wiremock::matchers::header("accept", "application/json"))
-        .respond_with(query_answer(json!([{"attributes": {"type": "Profile"}, "Id": "00e1"}])))
+        .respond_with(query_answer(
+            json!([{"attributes": {"type": "Profile"}, "Id": "00e1"}]),
+        ))
         .expect(2)
         .mount(&server)
         .await;
@@ -37,8 +42,15 @@ async fn the_refresh_token_is_redeemed_once_at_the_orgs_own_host_and_the_token_i
 #[tokio::test]
 async fn an_expired_session_is_refreshed_once_and_the_call_retried_once() {
     let server = MockServer::start().await;
-    token_mock(&server, "TOKEN-OLD").up_to_n_times(1).expect(1).mount(&server).await;
-    token_mock(&server, "TOKEN-NEW").expect(1).mount(&server).await;
+    token_mock(&server, "TOKEN-OLD")
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    token_mock(&server, "TOKEN-NEW")
+        .expect(1)
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path(format!("{API}/query")))
         .and(bearer("TOKEN-OLD"))
@@ -64,7 +76,10 @@ async fn an_expired_session_is_refreshed_once_and_the_call_retried_once() {
 #[tokio::test]
 async fn a_session_refused_twice_is_not_retried_a_third_time() {
     let server = MockServer::start().await;
-    token_mock(&server, ACCESS_TOKEN).expect(2).mount(&server).await;
+    token_mock(&server, ACCESS_TOKEN)
+        .expect(2)
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path(format!("{API}/query")))
         .respond_with(ResponseTemplate::new(401).set_body_json(json!([
@@ -74,7 +89,10 @@ async fn a_session_refused_twice_is_not_retried_a_third_time() {
         .mount(&server)
         .await;
 
-    let e = org_on(&server).query::<IdOnly>("SELECT Id FROM User").await.unwrap_err();
+    let e = org_on(&server)
+        .query::<IdOnly>("SELECT Id FROM User")
+        .await
+        .unwrap_err();
 
     assert!(matches!(e, SalesforceError::SessionExpired), "{e:?}");
 }
@@ -90,11 +108,21 @@ async fn a_revoked_refresh_token_is_reported_and_never_retried() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
 
-    let e = org_on(&server).query::<IdOnly>("SELECT Id FROM User").await.unwrap_err();
+    let e = org_on(&server)
+        .query::<IdOnly>("SELECT Id FROM User")
+        .await
+        .unwrap_err();
 
-    assert!(matches!(e, SalesforceError::AdminTokenRevoked { .. }), "{e:?}");
+    assert!(
+        matches!(e, SalesforceError::AdminTokenRevoked { .. }),
+        "{e:?}"
+    );
     assert_eq!(e.error_code(), ErrorCode::AdminTokenRevoked);
     assert!(!e.is_retryable());
     assert!(e.to_string().contains("sign in again"), "{e}");
@@ -108,18 +136,24 @@ async fn a_redirecting_host_is_not_followed_and_the_login_url_names_the_new_inst
     let renamed = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/services/oauth2/token"))
-        .respond_with(
-            ResponseTemplate::new(302)
-                .insert_header("location", format!("{}/services/oauth2/token", elsewhere.uri()).as_str()),
-        )
+        .respond_with(ResponseTemplate::new(302).insert_header(
+            "location",
+            format!("{}/services/oauth2/token", elsewhere.uri()).as_str(),
+        ))
         .expect(1)
         .mount(&old)
         .await;
-    Mock::given(wiremock::matchers::any()).respond_with(ResponseTemplate::new(200)).expect(0).mount(&elsewhere).await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&elsewhere)
+        .await;
     Mock::given(method("POST"))
         .and(path("/services/oauth2/token"))
         .and(refresh_form())
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_body(ACCESS_TOKEN, &renamed.uri())))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(token_body(ACCESS_TOKEN, &renamed.uri())),
+        )
         .expect(1)
         .mount(&login)
         .await;
@@ -136,7 +170,10 @@ async fn a_redirecting_host_is_not_followed_and_the_login_url_names_the_new_inst
 
     assert!(records.is_empty());
     assert_eq!(org.instance_url().origin(), url_of(&renamed).origin());
-    assert_eq!(org.renamed_from().map(|u| u.origin()), Some(url_of(&old).origin()));
+    assert_eq!(
+        org.renamed_from().map(|u| u.origin()),
+        Some(url_of(&old).origin())
+    );
 }
 
 #[tokio::test]
@@ -145,11 +182,18 @@ async fn a_different_instance_url_in_the_token_response_is_followed() {
     let renamed = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/services/oauth2/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_body(ACCESS_TOKEN, &renamed.uri())))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(token_body(ACCESS_TOKEN, &renamed.uri())),
+        )
         .expect(1)
         .mount(&old)
         .await;
-    Mock::given(method("GET")).and(path(format!("{API}/query"))).respond_with(query_answer(json!([]))).expect(0).mount(&old).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{API}/query")))
+        .respond_with(query_answer(json!([])))
+        .expect(0)
+        .mount(&old)
+        .await;
     Mock::given(method("GET"))
         .and(path(format!("{API}/query")))
         .respond_with(query_answer(json!([])))
@@ -161,7 +205,10 @@ async fn a_different_instance_url_in_the_token_response_is_followed() {
     org.query::<IdOnly>("SELECT Id FROM Account").await.unwrap();
 
     assert_eq!(org.instance_url().origin(), url_of(&renamed).origin());
-    assert_eq!(org.renamed_from().map(|u| u.origin()), Some(url_of(&old).origin()));
+    assert_eq!(
+        org.renamed_from().map(|u| u.origin()),
+        Some(url_of(&old).origin())
+    );
 }
 
 #[tokio::test]
@@ -169,12 +216,18 @@ async fn a_plain_http_instance_url_named_by_the_token_endpoint_is_refused() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/services/oauth2/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_body(ACCESS_TOKEN, "http://evil.example.com")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(token_body(ACCESS_TOKEN, "http://evil.example.com")),
+        )
         .expect(1)
         .mount(&server)
         .await;
 
-    let e = org_on(&server).query::<IdOnly>("SELECT Id FROM Account").await.unwrap_err();
+    let e = org_on(&server)
+        .query::<IdOnly>("SELECT Id FROM Account")
+        .await
+        .unwrap_err();
 
     assert_eq!(e.error_code(), ErrorCode::InvalidInstanceUrl, "{e:?}");
 }
@@ -182,13 +235,55 @@ async fn a_plain_http_instance_url_named_by_the_token_endpoint_is_refused() {
 #[tokio::test]
 async fn an_instance_url_that_is_not_https_is_refused_before_any_call() {
     let server = MockServer::start().await;
-    Mock::given(wiremock::matchers::any()).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
     let org = client_for(&server).org(
         url::Url::parse("http://acme.my.salesforce.com").unwrap(),
         SecretString::from(REFRESH_TOKEN),
     );
 
-    let e = org.query::<IdOnly>("SELECT Id FROM Account").await.unwrap_err();
+    let e = org
+        .query::<IdOnly>("SELECT Id FROM Account")
+        .await
+        .unwrap_err();
 
-    assert!(matches!(e, SalesforceError::InvalidInstanceUrl { .. }), "{e:?}");
+    assert!(
+        matches!(e, SalesforceError::InvalidInstanceUrl { .. }),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_calls_on_clones_share_one_token_refresh() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/services/oauth2/token"))
+        .and(refresh_form())
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(token_body(ACCESS_TOKEN, &server.uri()))
+                .set_delay(std::time::Duration::from_millis(50)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{API}/query")))
+        .and(bearer(ACCESS_TOKEN))
+        .respond_with(query_answer(json!([])))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let org = org_on(&server);
+
+    let calls = (0..4).map(|_| {
+        let org = org.clone();
+        async move { org.query::<IdOnly>("SELECT Id FROM Account").await }
+    });
+    let results = futures::future::join_all(calls).await;
+
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
 }

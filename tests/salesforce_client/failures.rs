@@ -38,7 +38,10 @@ async fn request_limit_exceeded_is_one_call_and_no_retry() {
         .mount(&server)
         .await;
 
-    let e = org_on(&server).query::<IdOnly>("SELECT Id FROM User").await.unwrap_err();
+    let e = org_on(&server)
+        .query::<IdOnly>("SELECT Id FROM User")
+        .await
+        .unwrap_err();
 
     assert!(matches!(e, SalesforceError::ApiLimitExceeded), "{e:?}");
     assert_eq!(e.error_code(), ErrorCode::ApiLimitExceeded);
@@ -49,7 +52,9 @@ async fn a_server_error_is_retried_and_the_next_answer_used() {
     let server = server_with_token().await;
     Mock::given(method("GET"))
         .and(path(query_path()))
-        .respond_with(ResponseTemplate::new(503).set_body_string("<html>Service Unavailable</html>"))
+        .respond_with(
+            ResponseTemplate::new(503).set_body_string("<html>Service Unavailable</html>"),
+        )
         .up_to_n_times(1)
         .expect(1)
         .mount(&server)
@@ -61,7 +66,10 @@ async fn a_server_error_is_retried_and_the_next_answer_used() {
         .mount(&server)
         .await;
 
-    let records: Vec<IdOnly> = org_on(&server).query("SELECT Id FROM Account").await.unwrap();
+    let records: Vec<IdOnly> = org_on(&server)
+        .query("SELECT Id FROM Account")
+        .await
+        .unwrap();
 
     assert_eq!(records.len(), 1);
 }
@@ -76,7 +84,10 @@ async fn server_errors_that_persist_become_unavailable_after_three_attempts() {
         .mount(&server)
         .await;
 
-    let e = org_on(&server).query::<IdOnly>("SELECT Id FROM Account").await.unwrap_err();
+    let e = org_on(&server)
+        .query::<IdOnly>("SELECT Id FROM Account")
+        .await
+        .unwrap_err();
 
     assert!(matches!(e, SalesforceError::Unavailable { .. }), "{e:?}");
     assert!(e.is_retryable());
@@ -97,10 +108,15 @@ async fn a_call_that_times_out_becomes_unavailable_after_bounded_retries() {
     let sf = Salesforce::with_tuning(&settings, tuning()).unwrap();
     let org = sf.org(url_of(&server), SecretString::from(REFRESH_TOKEN));
 
-    let e = org.query::<IdOnly>("SELECT Id FROM Account").await.unwrap_err();
+    let e = org
+        .query::<IdOnly>("SELECT Id FROM Account")
+        .await
+        .unwrap_err();
 
     match e {
-        SalesforceError::Unavailable { detail } => assert!(detail.contains("timed out"), "{detail}"),
+        SalesforceError::Unavailable { detail } => {
+            assert!(detail.contains("timed out"), "{detail}")
+        }
         other => panic!("unexpected {other:?}"),
     }
 }
@@ -109,19 +125,30 @@ async fn a_call_that_times_out_becomes_unavailable_after_bounded_retries() {
 async fn a_redirect_from_the_api_is_an_error_and_is_not_followed() {
     let server = server_with_token().await;
     let elsewhere = MockServer::start().await;
-    Mock::given(any()).respond_with(ResponseTemplate::new(200)).expect(0).mount(&elsewhere).await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&elsewhere)
+        .await;
     Mock::given(method("GET"))
         .and(path(query_path()))
         .respond_with(
-            ResponseTemplate::new(302).insert_header("location", format!("{}/steal", elsewhere.uri()).as_str()),
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("{}/steal", elsewhere.uri()).as_str()),
         )
         .expect(1)
         .mount(&server)
         .await;
 
-    let e = org_on(&server).query::<IdOnly>("SELECT Id FROM Account").await.unwrap_err();
+    let e = org_on(&server)
+        .query::<IdOnly>("SELECT Id FROM Account")
+        .await
+        .unwrap_err();
 
-    assert!(matches!(e, SalesforceError::Redirected { status: 302 }), "{e:?}");
+    assert!(
+        matches!(e, SalesforceError::Redirected { status: 302 }),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -138,7 +165,10 @@ async fn an_html_error_page_is_a_bad_response_naming_the_status() {
         .mount(&server)
         .await;
 
-    let e = org_on(&server).query::<IdOnly>("SELECT Id FROM Account").await.unwrap_err();
+    let e = org_on(&server)
+        .query::<IdOnly>("SELECT Id FROM Account")
+        .await
+        .unwrap_err();
 
     match e {
         SalesforceError::BadResponse { status, detail } => {
@@ -163,7 +193,10 @@ async fn truncated_json_in_a_success_is_a_bad_response() {
         .mount(&server)
         .await;
 
-    let e = org_on(&server).query::<IdOnly>("SELECT Id FROM Account").await.unwrap_err();
+    let e = org_on(&server)
+        .query::<IdOnly>("SELECT Id FROM Account")
+        .await
+        .unwrap_err();
 
     assert!(
         matches!(e, SalesforceError::BadResponse { status: 200, ref detail } if detail == "truncated JSON"),
@@ -188,7 +221,10 @@ async fn a_200_whose_body_is_an_error_list_is_an_error() {
         .await
         .unwrap_err();
 
-    assert!(matches!(e, SalesforceError::UnknownField { ref field, .. } if field == "Bogus__c"), "{e:?}");
+    assert!(
+        matches!(e, SalesforceError::UnknownField { ref field, .. } if field == "Bogus__c"),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -206,7 +242,10 @@ async fn the_limit_header_is_recorded_per_org() {
 
     org.query::<IdOnly>("SELECT Id FROM Account").await.unwrap();
 
-    let expected = ApiUsage { used: 42, max: 15000 };
+    let expected = ApiUsage {
+        used: 42,
+        max: 15000,
+    };
     assert_eq!(org.api_usage(), Some(expected));
     assert_eq!(sf.api_usage(&url_of(&server)), Some(expected));
     assert_eq!(sf.api_usage_all().len(), 1);

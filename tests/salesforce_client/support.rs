@@ -99,7 +99,9 @@ pub fn token_mock(server: &MockServer, access_token: &str) -> Mock {
     Mock::given(method("POST"))
         .and(path("/services/oauth2/token"))
         .and(refresh_form())
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_body(access_token, &server.uri())))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(token_body(access_token, &server.uri())),
+        )
 }
 
 pub fn bearer(token: &str) -> wiremock::matchers::HeaderExactMatcher {

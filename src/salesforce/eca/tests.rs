@@ -50,7 +50,10 @@ fn the_deploy_package_holds_the_manifest_and_five_components() {
         "ExtlClntAppOauthConfigurablePolicies",
         "ExtlClntAppConfigurablePolicies",
     ] {
-        assert!(manifest.contains(&format!("<name>{kind}</name>")), "{kind} missing");
+        assert!(
+            manifest.contains(&format!("<name>{kind}</name>")),
+            "{kind} missing"
+        );
     }
     assert!(manifest.contains("<version>64.0</version>"));
 }
@@ -59,7 +62,10 @@ fn the_deploy_package_holds_the_manifest_and_five_components() {
 fn text_is_escaped_in_every_element() {
     let files = unzip(&deploy_package(&spec(), "64.0"));
     let eca = &files[1].1;
-    assert!(eca.contains("<label>Acme &lt;Agent&gt; &amp; Co</label>"), "{eca}");
+    assert!(
+        eca.contains("<label>Acme &lt;Agent&gt; &amp; Co</label>"),
+        "{eca}"
+    );
     assert!(eca.contains("<distributionState>Local</distributionState>"));
     assert!(!eca.contains("<Agent>"));
 }
@@ -71,10 +77,18 @@ fn the_oauth_policies_name_the_execution_user_and_the_ip_policy() {
     let files = unzip(&deploy_package(&s, "64.0"));
     let policies = &files[4].1;
     assert!(policies.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ExtlClntAppOauthConfigurablePolicies xmlns=\"http://soap.sforce.com/2006/04/metadata\">"));
-    assert!(policies.contains("<clientCredentialsFlowUser>agent.g1@acme.example</clientCredentialsFlowUser>"));
+    assert!(
+        policies.contains(
+            "<clientCredentialsFlowUser>agent.g1@acme.example</clientCredentialsFlowUser>"
+        )
+    );
     assert!(policies.contains("<ipRelaxationPolicyType>Bypass</ipRelaxationPolicyType>"));
-    assert!(policies.contains("<isClientCredentialsFlowEnabled>true</isClientCredentialsFlowEnabled>"));
-    assert!(policies.contains("<permittedUsersPolicyType>AdminApprovedPreAuthorized</permittedUsersPolicyType>"));
+    assert!(
+        policies.contains("<isClientCredentialsFlowEnabled>true</isClientCredentialsFlowEnabled>")
+    );
+    assert!(policies.contains(
+        "<permittedUsersPolicyType>AdminApprovedPreAuthorized</permittedUsersPolicyType>"
+    ));
     let oauth = &files[2].1;
     assert!(oauth.contains("<commaSeparatedOauthScopes>Api</commaSeparatedOauthScopes>"));
     assert!(oauth.contains("<externalClientApplication>Acme_Agent</externalClientApplication>"));
@@ -92,18 +106,31 @@ fn the_destructive_package_names_every_component_and_keeps_package_xml_empty() {
     assert_eq!(destructive_name, "destructiveChanges.xml");
     assert_eq!(destructive.matches("<types>").count(), 5);
     assert!(!destructive.contains('*'));
-    for member in ["Acme_Agent_oauth", "Acme_Agent_glbl", "Acme_Agent_oauthPlcy", "Acme_Agent_plcy"] {
-        assert!(destructive.contains(&format!("<members>{member}</members>")), "{member}");
+    for member in [
+        "Acme_Agent_oauth",
+        "Acme_Agent_glbl",
+        "Acme_Agent_oauthPlcy",
+        "Acme_Agent_plcy",
+    ] {
+        assert!(
+            destructive.contains(&format!("<members>{member}</members>")),
+            "{member}"
+        );
     }
     // The app itself goes last, after everything that refers to it.
     let app = destructive.find("<members>Acme_Agent</members>").unwrap();
-    let plcy = destructive.find("<members>Acme_Agent_plcy</members>").unwrap();
+    let plcy = destructive
+        .find("<members>Acme_Agent_plcy</members>")
+        .unwrap();
     assert!(app > plcy);
 }
 
 #[test]
 fn the_same_spec_gives_the_same_bytes() {
-    assert_eq!(deploy_package(&spec(), "64.0"), deploy_package(&spec(), "64.0"));
+    assert_eq!(
+        deploy_package(&spec(), "64.0"),
+        deploy_package(&spec(), "64.0")
+    );
 }
 
 #[test]
