@@ -149,8 +149,8 @@ impl Settings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let url = self.database.url.expose_secret();
-        if !url.is_empty() && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
-        {
+        let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        if !url.is_empty() && !postgres {
             return Err(ConfigError::new(
                 "database.url",
                 "must be a postgres:// or postgresql:// URL",

@@ -20,7 +20,11 @@ use crate::reconcile::{Reconciler, record};
 const POLL: Duration = Duration::from_secs(2);
 
 /// Runs passes until `shutdown` is cancelled, then waits for the passes in flight.
-pub async fn run(reconciler: Reconciler, concurrency: usize, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    reconciler: Reconciler,
+    concurrency: usize,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let permits = Arc::new(Semaphore::new(concurrency));
     let in_flight: Arc<Mutex<HashSet<Uuid>>> = Arc::default();
     let tracker = TaskTracker::new();
@@ -31,10 +35,16 @@ pub async fn run(reconciler: Reconciler, concurrency: usize, shutdown: Cancellat
         match record::due(&reconciler.pool, limit).await {
             Ok(due) => {
                 for id in due {
-                    if !in_flight.lock().map(|mut set| set.insert(id)).unwrap_or(false) {
+                    if !in_flight
+                        .lock()
+                        .map(|mut set| set.insert(id))
+                        .unwrap_or(false)
+                    {
                         continue;
                     }
-                    let Ok(permit) = permits.clone().acquire_owned().await else { break };
+                    let Ok(permit) = permits.clone().acquire_owned().await else {
+                        break;
+                    };
                     let reconciler = reconciler.clone();
                     let in_flight = in_flight.clone();
                     tracker.spawn(async move {
@@ -69,7 +79,11 @@ async fn connect_listener(reconciler: &Reconciler) -> Option<PgListener> {
 }
 
 /// Returns on a notification, after the poll interval, or at shutdown.
-async fn wait_for_work(listener: &mut Option<PgListener>, reconciler: &Reconciler, shutdown: &CancellationToken) {
+async fn wait_for_work(
+    listener: &mut Option<PgListener>,
+    reconciler: &Reconciler,
+    shutdown: &CancellationToken,
+) {
     let Some(active) = listener.as_mut() else {
         tokio::select! {
             _ = tokio::time::sleep(POLL) => {}

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod error_code;
 pub mod reconcile;
 pub mod salesforce;
@@ -13,4 +14,3 @@ pub mod secrets;
 pub mod simulator;
 pub mod store;
 pub mod telemetry;
-pub mod daemon;

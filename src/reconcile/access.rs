@@ -27,7 +27,10 @@ struct Op {
 }
 
 /// The first failed record of a collection answer, as an error naming the field it was about.
-fn record_failure(body: &Value, field_of: impl Fn(usize) -> Option<String>) -> Option<SalesforceError> {
+fn record_failure(
+    body: &Value,
+    field_of: impl Fn(usize) -> Option<String>,
+) -> Option<SalesforceError> {
     let results = body.as_array()?;
     let (index, failed) = results
         .iter()
@@ -40,23 +43,42 @@ fn record_failure(body: &Value, field_of: impl Fn(usize) -> Option<String>) -> O
         .and_then(Value::as_str)
         .unwrap_or("UNKNOWN_EXCEPTION")
         .to_owned();
-    let message = error.get("message").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let message = error
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     match field_of(index) {
-        Some(field) if code.contains("RESTRICTED_PICKLIST") || code == "INVALID_FIELD" || code == "FIELD_INTEGRITY_EXCEPTION" => {
+        Some(field)
+            if code.contains("RESTRICTED_PICKLIST")
+                || code == "INVALID_FIELD"
+                || code == "FIELD_INTEGRITY_EXCEPTION" =>
+        {
             Some(SalesforceError::UnknownField { field, message })
         }
-        _ => Some(SalesforceError::Rejected { status: 400, code, message, fields: vec![] }),
+        _ => Some(SalesforceError::Rejected {
+            status: 400,
+            code,
+            message,
+            fields: vec![],
+        }),
     }
 }
 
 fn query(reference: &str, soql: String) -> Op {
-    Op { request: Subrequest::new(Method::GET, query_path(&soql), reference), heavy: true }
+    Op {
+        request: Subrequest::new(Method::GET, query_path(&soql), reference),
+        heavy: true,
+    }
 }
 
 fn collection(records: Vec<Value>, reference: String, method: Method) -> Op {
     let request = Subrequest::new(method, "composite/sobjects", reference)
         .with_body(json!({ "allOrNone": true, "records": records }));
-    Op { request, heavy: true }
+    Op {
+        request,
+        heavy: true,
+    }
 }
 
 fn user_body(names: &SetNames, tenant: &str) -> Value {
@@ -88,9 +110,16 @@ pub async fn ensure(
 ) -> Result<(), SalesforceError> {
     let mut core: Vec<Op> = Vec::new();
     if work.create_user {
-        core.push(query("profile", format!("SELECT Id FROM Profile WHERE Name = {}", soql_literal(INTEGRATION_PROFILE))));
+        core.push(query(
+            "profile",
+            format!(
+                "SELECT Id FROM Profile WHERE Name = {}",
+                soql_literal(INTEGRATION_PROFILE)
+            ),
+        ));
         core.push(Op {
-            request: Subrequest::new(Method::POST, "sobjects/User", "user").with_body(user_body(names, tenant)),
+            request: Subrequest::new(Method::POST, "sobjects/User", "user")
+                .with_body(user_body(names, tenant)),
             heavy: false,
         });
     }
@@ -100,18 +129,29 @@ pub async fn ensure(
     };
     if work.reactivate_user {
         core.push(Op {
-            request: Subrequest::new(Method::PATCH, format!("sobjects/User/{user_ref}"), "reactivate")
-                .with_body(json!({ "IsActive": true })),
+            request: Subrequest::new(
+                Method::PATCH,
+                format!("sobjects/User/{user_ref}"),
+                "reactivate",
+            )
+            .with_body(json!({ "IsActive": true })),
             heavy: false,
         });
     }
     if work.assign_license {
         core.push(query(
             "psl",
-            format!("SELECT Id FROM PermissionSetLicense WHERE DeveloperName = '{INTEGRATION_PSL}'"),
+            format!(
+                "SELECT Id FROM PermissionSetLicense WHERE DeveloperName = '{INTEGRATION_PSL}'"
+            ),
         ));
         core.push(Op {
-            request: Subrequest::new(Method::POST, "sobjects/PermissionSetLicenseAssign", "license").with_body(
+            request: Subrequest::new(
+                Method::POST,
+                "sobjects/PermissionSetLicenseAssign",
+                "license",
+            )
+            .with_body(
                 json!({ "AssigneeId": user_ref, "PermissionSetLicenseId": "@{psl.records[0].Id}" }),
             ),
             heavy: false,
@@ -133,8 +173,12 @@ pub async fn ensure(
     };
     if work.assign {
         core.push(Op {
-            request: Subrequest::new(Method::POST, "sobjects/PermissionSetAssignment", "assignment")
-                .with_body(json!({ "AssigneeId": user_ref, "PermissionSetId": ps_ref })),
+            request: Subrequest::new(
+                Method::POST,
+                "sobjects/PermissionSetAssignment",
+                "assignment",
+            )
+            .with_body(json!({ "AssigneeId": user_ref, "PermissionSetId": ps_ref })),
             heavy: false,
         });
     }
@@ -144,17 +188,23 @@ pub async fn ensure(
     let mut pending = grants.into_iter().peekable();
     let mut first = core;
     let mut heavy = first.iter().filter(|o| o.heavy).count();
-    while let Some(op) = pending.next_if(|op| {
-        first.len() < MAX_SUBREQUESTS && (!op.heavy || heavy < MAX_HEAVY)
-    }) {
+    while let Some(op) =
+        pending.next_if(|op| first.len() < MAX_SUBREQUESTS && (!op.heavy || heavy < MAX_HEAVY))
+    {
         heavy += usize::from(op.heavy);
         first.push(op);
     }
-    let answers = org.composite(true, first.into_iter().map(|o| o.request).collect()).await?;
+    let answers = org
+        .composite(true, first.into_iter().map(|o| o.request).collect())
+        .await?;
     take_answers(set, work, &answers)?;
 
     // The rest, with the permission set's id now known.
-    let ps_id = set.permission_set.as_ref().map(|p| p.id.clone()).unwrap_or_default();
+    let ps_id = set
+        .permission_set
+        .as_ref()
+        .map(|p| p.id.clone())
+        .unwrap_or_default();
     let rest: Vec<Op> = pending.collect();
     for call in pack(rest) {
         let requests = call
@@ -171,10 +221,18 @@ pub async fn ensure(
     }
     // Every call succeeded: the restricted and revoked grants are as asked.
     if let Some(ps) = set.permission_set.as_mut() {
-        for grant in ps.objects.iter_mut().filter(|g| work.restrict_objects.contains(&g.id)) {
+        for grant in ps
+            .objects
+            .iter_mut()
+            .filter(|g| work.restrict_objects.contains(&g.id))
+        {
             grant.read_only = true;
         }
-        for grant in ps.fields.iter_mut().filter(|g| work.restrict_fields.contains(&g.id)) {
+        for grant in ps
+            .fields
+            .iter_mut()
+            .filter(|g| work.restrict_fields.contains(&g.id))
+        {
             grant.read_only = true;
         }
         ps.objects.retain(|g| !work.revoke_objects.contains(&g.id));
@@ -188,45 +246,69 @@ fn grant_ops(work: &AccessWork, ps_ref: &str) -> Vec<Op> {
     let objects: Vec<Value> = work
         .grant_objects
         .iter()
-        .map(|o| json!({
-            "attributes": { "type": "ObjectPermissions" },
-            "ParentId": ps_ref, "SobjectType": o, "PermissionsRead": true,
-            "PermissionsCreate": false, "PermissionsEdit": false, "PermissionsDelete": false,
-            "PermissionsViewAllRecords": false, "PermissionsModifyAllRecords": false,
-        }))
+        .map(|o| {
+            json!({
+                "attributes": { "type": "ObjectPermissions" },
+                "ParentId": ps_ref, "SobjectType": o, "PermissionsRead": true,
+                "PermissionsCreate": false, "PermissionsEdit": false, "PermissionsDelete": false,
+                "PermissionsViewAllRecords": false, "PermissionsModifyAllRecords": false,
+            })
+        })
         .collect();
     for (i, chunk) in objects.chunks(COLLECTION_SIZE).enumerate() {
-        ops.push(collection(chunk.to_vec(), format!("objects{i}"), Method::POST));
+        ops.push(collection(
+            chunk.to_vec(),
+            format!("objects{i}"),
+            Method::POST,
+        ));
     }
     let fields: Vec<Value> = work
         .grant_fields
         .iter()
-        .map(|f| json!({
-            "attributes": { "type": "FieldPermissions" },
-            "ParentId": ps_ref, "SobjectType": f.object(), "Field": f.as_str(),
-            "PermissionsRead": true, "PermissionsEdit": false,
-        }))
+        .map(|f| {
+            json!({
+                "attributes": { "type": "FieldPermissions" },
+                "ParentId": ps_ref, "SobjectType": f.object(), "Field": f.as_str(),
+                "PermissionsRead": true, "PermissionsEdit": false,
+            })
+        })
         .collect();
     for (i, chunk) in fields.chunks(COLLECTION_SIZE).enumerate() {
-        ops.push(collection(chunk.to_vec(), format!("fields{i}"), Method::POST));
+        ops.push(collection(
+            chunk.to_vec(),
+            format!("fields{i}"),
+            Method::POST,
+        ));
     }
     let restrict: Vec<Value> = work
         .restrict_objects
         .iter()
-        .map(|id| json!({
-            "attributes": { "type": "ObjectPermissions" }, "id": id, "PermissionsRead": true,
-            "PermissionsCreate": false, "PermissionsEdit": false, "PermissionsDelete": false,
-            "PermissionsViewAllRecords": false, "PermissionsModifyAllRecords": false,
+        .map(|id| {
+            json!({
+                "attributes": { "type": "ObjectPermissions" }, "id": id, "PermissionsRead": true,
+                "PermissionsCreate": false, "PermissionsEdit": false, "PermissionsDelete": false,
+                "PermissionsViewAllRecords": false, "PermissionsModifyAllRecords": false,
+            })
+        })
+        .chain(work.restrict_fields.iter().map(|id| {
+            json!({
+                "attributes": { "type": "FieldPermissions" }, "id": id, "PermissionsEdit": false,
+            })
         }))
-        .chain(work.restrict_fields.iter().map(|id| json!({
-            "attributes": { "type": "FieldPermissions" }, "id": id, "PermissionsEdit": false,
-        })))
         .collect();
     for (i, chunk) in restrict.chunks(COLLECTION_SIZE).enumerate() {
-        ops.push(collection(chunk.to_vec(), format!("restrict{i}"), Method::PATCH));
+        ops.push(collection(
+            chunk.to_vec(),
+            format!("restrict{i}"),
+            Method::PATCH,
+        ));
     }
     // Field permissions go before the object permissions they depend on.
-    let revoke: Vec<&String> = work.revoke_fields.iter().chain(&work.revoke_objects).collect();
+    let revoke: Vec<&String> = work
+        .revoke_fields
+        .iter()
+        .chain(&work.revoke_objects)
+        .collect();
     for (i, chunk) in revoke.chunks(COLLECTION_SIZE).enumerate() {
         let ids: Vec<&str> = chunk.iter().map(|s| s.as_str()).collect();
         ops.push(Op {
@@ -246,7 +328,9 @@ fn pack(ops: Vec<Op>) -> Vec<Vec<Op>> {
     let mut calls: Vec<Vec<Op>> = Vec::new();
     let mut heavy = 0;
     for op in ops {
-        let full = calls.last().is_none_or(|c| c.len() >= MAX_SUBREQUESTS || (op.heavy && heavy >= MAX_HEAVY));
+        let full = calls
+            .last()
+            .is_none_or(|c| c.len() >= MAX_SUBREQUESTS || (op.heavy && heavy >= MAX_HEAVY));
         if full {
             calls.push(Vec::new());
             heavy = 0;
@@ -274,7 +358,11 @@ fn chunk_of(reference: &str, prefix: &str) -> Option<usize> {
 }
 
 /// Records what each answer created or changed, in `set`, as soon as it is known.
-fn take_answers(set: &mut ComponentSet, work: &AccessWork, answers: &[SubResponse]) -> Result<(), SalesforceError> {
+fn take_answers(
+    set: &mut ComponentSet,
+    work: &AccessWork,
+    answers: &[SubResponse],
+) -> Result<(), SalesforceError> {
     for answer in answers {
         if let Some(error) = answer.error() {
             return Err(error);
@@ -282,35 +370,59 @@ fn take_answers(set: &mut ComponentSet, work: &AccessWork, answers: &[SubRespons
         let reference = answer.reference_id.as_str();
         let id = answer.id().map(str::to_owned);
         let saved = |i: usize| -> Option<String> {
-            answer.body.as_array()?.get(i)?.get("id")?.as_str().map(str::to_owned)
+            answer
+                .body
+                .as_array()?
+                .get(i)?
+                .get("id")?
+                .as_str()
+                .map(str::to_owned)
         };
         match reference {
             "user" => set.user = id.map(|id| UserState { id, active: true }),
             "reactivate" => set.user.iter_mut().for_each(|u| u.active = true),
             "license" => set.license = id,
-            "ps" => set.permission_set = id.map(|id| PermissionSetState { id, objects: vec![], fields: vec![] }),
+            "ps" => {
+                set.permission_set = id.map(|id| PermissionSetState {
+                    id,
+                    objects: vec![],
+                    fields: vec![],
+                })
+            }
             "assignment" => set.assignment = id,
             _ => {}
         }
         if let Some(chunk) = chunk_of(reference, "objects") {
-            let objects = &work.grant_objects[(chunk * COLLECTION_SIZE).min(work.grant_objects.len())..];
+            let objects =
+                &work.grant_objects[(chunk * COLLECTION_SIZE).min(work.grant_objects.len())..];
             let failure = record_failure(&answer.body, |i| objects.get(i).cloned());
             if let Some(ps) = set.permission_set.as_mut() {
                 for (i, object) in objects.iter().take(COLLECTION_SIZE).enumerate() {
                     if let Some(id) = saved(i) {
-                        ps.objects.push(ObjectGrant { id, object: object.clone(), read_only: true });
+                        ps.objects.push(ObjectGrant {
+                            id,
+                            object: object.clone(),
+                            read_only: true,
+                        });
                     }
                 }
             }
             failure.map_or(Ok(()), Err)?;
         }
         if let Some(chunk) = chunk_of(reference, "fields") {
-            let fields = &work.grant_fields[(chunk * COLLECTION_SIZE).min(work.grant_fields.len())..];
-            let failure = record_failure(&answer.body, |i| fields.get(i).map(|f| f.as_str().to_owned()));
+            let fields =
+                &work.grant_fields[(chunk * COLLECTION_SIZE).min(work.grant_fields.len())..];
+            let failure = record_failure(&answer.body, |i| {
+                fields.get(i).map(|f| f.as_str().to_owned())
+            });
             if let Some(ps) = set.permission_set.as_mut() {
                 for (i, field) in fields.iter().take(COLLECTION_SIZE).enumerate() {
                     if let Some(id) = saved(i) {
-                        ps.fields.push(FieldGrant { id, field: field.clone(), read_only: true });
+                        ps.fields.push(FieldGrant {
+                            id,
+                            field: field.clone(),
+                            read_only: true,
+                        });
                     }
                 }
             }
@@ -324,16 +436,32 @@ fn take_answers(set: &mut ComponentSet, work: &AccessWork, answers: &[SubRespons
 }
 
 /// Removes what `work` lists, in Salesforce's order, tolerating what is already gone.
-pub async fn teardown(org: &Org, set: &mut ComponentSet, work: &TeardownWork) -> Result<(), SalesforceError> {
+pub async fn teardown(
+    org: &Org,
+    set: &mut ComponentSet,
+    work: &TeardownWork,
+) -> Result<(), SalesforceError> {
     let mut requests = Vec::new();
     if let Some(id) = &work.unassign {
-        requests.push(Subrequest::new(Method::DELETE, format!("sobjects/PermissionSetAssignment/{id}"), "unassign"));
+        requests.push(Subrequest::new(
+            Method::DELETE,
+            format!("sobjects/PermissionSetAssignment/{id}"),
+            "unassign",
+        ));
     }
     if let Some(id) = &work.delete_permission_set {
-        requests.push(Subrequest::new(Method::DELETE, format!("sobjects/PermissionSet/{id}"), "deletePs"));
+        requests.push(Subrequest::new(
+            Method::DELETE,
+            format!("sobjects/PermissionSet/{id}"),
+            "deletePs",
+        ));
     }
     if let Some(id) = &work.remove_license {
-        requests.push(Subrequest::new(Method::DELETE, format!("sobjects/PermissionSetLicenseAssign/{id}"), "unlicense"));
+        requests.push(Subrequest::new(
+            Method::DELETE,
+            format!("sobjects/PermissionSetLicenseAssign/{id}"),
+            "unlicense",
+        ));
     }
     if let Some(id) = &work.deactivate_user {
         requests.push(

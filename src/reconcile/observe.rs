@@ -5,7 +5,9 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::model::{ComponentSet, FieldGrant, FieldName, ObjectGrant, PermissionSetState, UserState};
+use super::model::{
+    ComponentSet, FieldGrant, FieldName, ObjectGrant, PermissionSetState, UserState,
+};
 use super::names::{SetNames, soql_literal};
 use crate::salesforce::{Org, SalesforceError, Subrequest};
 
@@ -31,7 +33,10 @@ pub struct ObservedPermissionSet {
 pub fn queries(names: &SetNames) -> Vec<Subrequest> {
     let username = soql_literal(&names.username);
     let soql = [
-        ("user", format!("SELECT Id, IsActive FROM User WHERE Username = {username}")),
+        (
+            "user",
+            format!("SELECT Id, IsActive FROM User WHERE Username = {username}"),
+        ),
         (
             "license",
             format!(
@@ -103,7 +108,11 @@ fn records(body: &Value) -> Vec<Value> {
 }
 
 fn text(record: &Value, key: &str) -> String {
-    record.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+    record
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[derive(Deserialize)]
@@ -176,7 +185,11 @@ fn permission_set(record: &Value) -> ObservedPermissionSet {
         .map(|a| (text(a, "AssigneeId"), text(a, "Id")))
         .collect();
     ObservedPermissionSet {
-        state: PermissionSetState { id: text(record, "Id"), objects, fields },
+        state: PermissionSetState {
+            id: text(record, "Id"),
+            objects,
+            fields,
+        },
         assignments,
     }
 }
@@ -208,7 +221,9 @@ pub fn apply(set: &mut ComponentSet, seen: Observation) -> Vec<String> {
             for g in &was.fields {
                 match now.state.fields.iter().find(|n| n.field == g.field) {
                     None => note(format!("read access to {} was removed", g.field.as_str())),
-                    Some(n) if !n.read_only => note(format!("edit access to {} was granted", g.field.as_str())),
+                    Some(n) if !n.read_only => {
+                        note(format!("edit access to {} was granted", g.field.as_str()))
+                    }
                     Some(_) => {}
                 }
             }

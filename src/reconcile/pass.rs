@@ -56,7 +56,10 @@ impl Reconciler {
     ///
     /// Boxed as `dyn Future + Send` here, where every lifetime is concrete: spawning the plain
     /// `async fn` trips rustc's "`Send` is not general enough" (rust-lang/rust#110338).
-    pub fn reconcile_once(&self, id: Uuid) -> Pin<Box<dyn Future<Output = anyhow::Result<Outcome>> + Send + '_>> {
+    pub fn reconcile_once(
+        &self,
+        id: Uuid,
+    ) -> Pin<Box<dyn Future<Output = anyhow::Result<Outcome>> + Send + '_>> {
         let span = info_span!("reconcile", connection_id = %id, tenant_id = tracing::field::Empty,
             generation = tracing::field::Empty, phase = tracing::field::Empty);
         Box::pin(self.pass(id).instrument(span))
@@ -76,19 +79,29 @@ impl Reconciler {
         if loaded.known.sets.is_empty() && !first.steps.iter().any(|s| s.calls_salesforce()) {
             return self.finish_without_calls(&mut loaded).await;
         }
-        let url_text = loaded.current_url.clone().unwrap_or_else(|| loaded.instance_url.clone());
+        let url_text = loaded
+            .current_url
+            .clone()
+            .unwrap_or_else(|| loaded.instance_url.clone());
         let url = match url::Url::parse(&url_text)
-            .map_err(|e| SalesforceError::InvalidInstanceUrl { url: url_text.clone(), reason: e.to_string() })
+            .map_err(|e| SalesforceError::InvalidInstanceUrl {
+                url: url_text.clone(),
+                reason: e.to_string(),
+            })
             .and_then(|u| check_instance_url(&u, self.allow_loopback_http))
         {
             Ok(url) => url,
             Err(error) => return self.fail(&loaded, &url_text, error.into()).await,
         };
         if let Some(bad) = loaded.malformed_fields.first() {
-            let error = SalesforceError::UnknownField { field: bad.clone(), message: "not an Object.Field API name".into() };
+            let error = SalesforceError::UnknownField {
+                field: bad.clone(),
+                message: "not an Object.Field API name".into(),
+            };
             return self.fail(&loaded, &url_text, error.into()).await;
         }
-        let Some(token) = crate::store::load_refresh_token(&self.pool, &self.sealer, id).await? else {
+        let Some(token) = crate::store::load_refresh_token(&self.pool, &self.sealer, id).await?
+        else {
             let error = SalesforceError::AdminTokenRevoked {
                 description: "no admin refresh token is stored for this connection".into(),
             };
@@ -109,15 +122,33 @@ impl Reconciler {
             secrets: HashMap::new(),
         };
         let result = self.converge(&mut executor, &mut loaded).await;
-        let current = org.instance_url().to_string().trim_end_matches('/').to_owned();
+        let current = org
+            .instance_url()
+            .to_string()
+            .trim_end_matches('/')
+            .to_owned();
         if current != url_text {
             info!(from = %url_text, to = %current, "the org's instance URL changed");
-            record::event(&self.pool, id, "instance_url_changed", "followed", json!({ "from": url_text, "to": current })).await?;
+            record::event(
+                &self.pool,
+                id,
+                "instance_url_changed",
+                "followed",
+                json!({ "from": url_text, "to": current }),
+            )
+            .await?;
         }
         match result {
             Ok(phase) => {
-                let next = (phase == Phase::Ready).then(|| Utc::now() + jittered(self.resync_interval));
-                let end = Finish { phase, generation: loaded.generation, instance_url: &current, error: None, next_attempt_at: next };
+                let next =
+                    (phase == Phase::Ready).then(|| Utc::now() + jittered(self.resync_interval));
+                let end = Finish {
+                    phase,
+                    generation: loaded.generation,
+                    instance_url: &current,
+                    error: None,
+                    next_attempt_at: next,
+                };
                 record::finish(&self.pool, id, &loaded.known, &end).await?;
                 span.record("phase", phase.as_str());
                 info!(phase = phase.as_str(), "pass settled");
@@ -128,7 +159,11 @@ impl Reconciler {
     }
 
     /// Observes every recorded set, then plans and takes steps until the plan is empty.
-    async fn converge(&self, executor: &mut Executor<'_>, loaded: &mut Loaded) -> Result<Phase, StepError> {
+    async fn converge(
+        &self,
+        executor: &mut Executor<'_>,
+        loaded: &mut Loaded,
+    ) -> Result<Phase, StepError> {
         let id = loaded.id;
         for set in loaded.known.sets.iter_mut() {
             let names = SetNames::new(id, set.serial);
@@ -137,15 +172,27 @@ impl Reconciler {
             record::save_set(&self.pool, id, set).await?;
             if !drift.is_empty() && set.role == Role::Active {
                 warn!(serial = set.serial, ?drift, "components changed in the org");
-                record::event(&self.pool, id, "drift_found", "repairing", json!({ "serial": set.serial, "found": drift })).await?;
+                record::event(
+                    &self.pool,
+                    id,
+                    "drift_found",
+                    "repairing",
+                    json!({ "serial": set.serial, "found": drift }),
+                )
+                .await?;
             }
         }
         for _ in 0..MAX_STEPS {
             let next = plan(&loaded.desired, &loaded.known);
-            let Some(step) = next.steps.first() else { return Ok(next.phase) };
+            let Some(step) = next.steps.first() else {
+                return Ok(next.phase);
+            };
             tracing::Span::current().record("phase", next.phase.as_str());
             info!(step = ?describe(step), reason = %next.reason, "taking step");
-            match executor.take(step, &loaded.desired, &mut loaded.known).await {
+            match executor
+                .take(step, &loaded.desired, &mut loaded.known)
+                .await
+            {
                 Ok(()) => record::event(&self.pool, id, step.name(), "ok", describe(step)).await?,
                 // No seat for a second user while the old one holds it: replace break-before-make.
                 Err(StepError::Salesforce(SalesforceError::LicenseUnavailable { .. }))
@@ -153,11 +200,24 @@ impl Reconciler {
                 {
                     loaded.known.no_spare_seat = true;
                     record::save_state(&self.pool, id, &loaded.known).await?;
-                    record::event(&self.pool, id, "no_spare_seat", "break_before_make", json!({})).await?;
+                    record::event(
+                        &self.pool,
+                        id,
+                        "no_spare_seat",
+                        "break_before_make",
+                        json!({}),
+                    )
+                    .await?;
                 }
                 Err(error) => {
-                    record::event(&self.pool, id, step.name(), "failed",
-                        json!({ "step": describe(step), "error": error.to_string() })).await?;
+                    record::event(
+                        &self.pool,
+                        id,
+                        step.name(),
+                        "failed",
+                        json!({ "step": describe(step), "error": error.to_string() }),
+                    )
+                    .await?;
                     return Err(error);
                 }
             }
@@ -175,8 +235,17 @@ impl Reconciler {
             record::save_state(&self.pool, loaded.id, &loaded.known).await?;
         }
         let phase = plan(&loaded.desired, &loaded.known).phase;
-        let url = loaded.current_url.clone().unwrap_or_else(|| loaded.instance_url.clone());
-        let end = Finish { phase, generation: loaded.generation, instance_url: &url, error: None, next_attempt_at: None };
+        let url = loaded
+            .current_url
+            .clone()
+            .unwrap_or_else(|| loaded.instance_url.clone());
+        let end = Finish {
+            phase,
+            generation: loaded.generation,
+            instance_url: &url,
+            error: None,
+            next_attempt_at: None,
+        };
         record::finish(&self.pool, loaded.id, &loaded.known, &end).await?;
         Ok(Outcome::Settled(phase))
     }
@@ -192,7 +261,13 @@ impl Reconciler {
             (Phase::Failed, Some(Utc::now() + backoff(loaded.attempts)))
         };
         warn!(error_code = code.as_str(), error = %message, phase = phase.as_str(), "pass failed");
-        let end = Finish { phase, generation: loaded.generation, instance_url: url, error: Some((code, message)), next_attempt_at: next };
+        let end = Finish {
+            phase,
+            generation: loaded.generation,
+            instance_url: url,
+            error: Some((code, message)),
+            next_attempt_at: next,
+        };
         record::finish(&self.pool, loaded.id, &loaded.known, &end).await?;
         Ok(Outcome::Failed { phase, code })
     }
@@ -201,7 +276,9 @@ impl Reconciler {
 /// 1 s, 2 s, 4 s … up to 15 minutes, each with up to 20 % jitter.
 pub fn backoff(attempts: i32) -> chrono::Duration {
     let exponent = attempts.clamp(0, 20) as u32;
-    let base = BACKOFF_BASE.saturating_mul(2u32.saturating_pow(exponent)).min(BACKOFF_CAP);
+    let base = BACKOFF_BASE
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(BACKOFF_CAP);
     chrono::Duration::from_std(jittered(base)).unwrap_or(chrono::Duration::seconds(900))
 }
 

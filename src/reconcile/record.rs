@@ -90,7 +90,12 @@ pub async fn load(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Loaded>> {
 
 /// Writes the phase before the first Salesforce call of a pass, so the row cannot be deleted
 /// while components may be in the making. Returns false if the connection is gone.
-pub async fn announce(pool: &PgPool, id: Uuid, phase: Phase, instance_url: &str) -> sqlx::Result<bool> {
+pub async fn announce(
+    pool: &PgPool,
+    id: Uuid,
+    phase: Phase,
+    instance_url: &str,
+) -> sqlx::Result<bool> {
     let done = sqlx::query!(
         r#"INSERT INTO connection_status (connection_id, phase, instance_url)
            SELECT id, $2, $3 FROM connections WHERE id = $1
@@ -181,7 +186,10 @@ pub async fn forget_set(pool: &PgPool, id: Uuid, serial: i32) -> sqlx::Result<()
 }
 
 /// The consumer key and sealed secret of the active set, for `connectord token`.
-pub async fn active_credentials(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<(String, Vec<u8>)>> {
+pub async fn active_credentials(
+    pool: &PgPool,
+    id: Uuid,
+) -> sqlx::Result<Option<(String, Vec<u8>)>> {
     let rows = sqlx::query!(
         r#"SELECT state, consumer_key AS "consumer_key!", consumer_secret AS "consumer_secret!"
              FROM component_sets
@@ -217,7 +225,12 @@ pub async fn finish(pool: &PgPool, id: Uuid, known: &Known, end: &Finish<'_>) ->
     };
     let granted: Vec<String> = active
         .and_then(|a| a.permission_set.as_ref())
-        .map(|ps| ps.fields.iter().map(|g| g.field.as_str().to_owned()).collect())
+        .map(|ps| {
+            ps.fields
+                .iter()
+                .map(|g| g.field.as_str().to_owned())
+                .collect()
+        })
         .unwrap_or_default();
     let verified_serial = active.filter(|a| a.verified).map(|a| a.serial);
     sqlx::query!(
@@ -309,7 +322,11 @@ pub async fn due(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<Uuid>> {
 }
 
 /// The consumer key and sealed secret of one set.
-pub async fn set_credentials(pool: &PgPool, id: Uuid, serial: i32) -> sqlx::Result<Option<(String, Vec<u8>)>> {
+pub async fn set_credentials(
+    pool: &PgPool,
+    id: Uuid,
+    serial: i32,
+) -> sqlx::Result<Option<(String, Vec<u8>)>> {
     let row = sqlx::query!(
         r#"SELECT consumer_key AS "consumer_key!", consumer_secret AS "consumer_secret!"
              FROM component_sets

@@ -47,10 +47,16 @@ struct IdRow {
 
 impl Executor<'_> {
     /// Takes one step; `known` reflects everything that was done, even when it fails midway.
-    pub async fn take(&mut self, step: &Step, desired: &Desired, known: &mut Known) -> Result<(), StepError> {
+    pub async fn take(
+        &mut self,
+        step: &Step,
+        desired: &Desired,
+        known: &mut Known,
+    ) -> Result<(), StepError> {
         match step {
             Step::Begin { serial, fields } => {
-                let set = ComponentSet::new(*serial, Role::Building, fields.iter().cloned().collect());
+                let set =
+                    ComponentSet::new(*serial, Role::Building, fields.iter().cloned().collect());
                 record::save_set(self.pool, self.id, &set).await?;
                 known.sets.push(set);
                 known.last_serial = known.last_serial.max(*serial);
@@ -70,13 +76,18 @@ impl Executor<'_> {
                     name: names.app.clone(),
                     label: names.app.replace('_', " "),
                     contact_email: format!("noreply@{}", super::names::USERNAME_DOMAIN),
-                    description: format!("Server-to-server access for tenant {} (managed by connectord)", self.tenant_id),
+                    description: format!(
+                        "Server-to-server access for tenant {} (managed by connectord)",
+                        self.tenant_id
+                    ),
                     scopes: vec!["Api".to_owned()],
                     execution_username: names.username.clone(),
                     ip_relaxation: IpRelaxation::Enforce,
                     callback_url: "https://localhost/oauth/callback".to_owned(),
                 };
-                self.org.deploy(eca::deploy_package(&spec, self.api_version)).await?;
+                self.org
+                    .deploy(eca::deploy_package(&spec, self.api_version))
+                    .await?;
                 let found: Vec<IdRow> = self.org.query(&app_query(&names.app)).await?;
                 let set = set_mut(known, *serial);
                 set.app = found.into_iter().next().map(|r| r.id);
@@ -87,7 +98,10 @@ impl Executor<'_> {
                 if set.app.is_none() {
                     return Err(SalesforceError::BadResponse {
                         status: 200,
-                        detail: format!("the deploy succeeded but no External Client App named {} was found", names.app),
+                        detail: format!(
+                            "the deploy succeeded but no External Client App named {} was found",
+                            names.app
+                        ),
                     }
                     .into());
                 }
@@ -100,7 +114,8 @@ impl Executor<'_> {
                     .sealer
                     .seal(self.id, Purpose::ConsumerSecret, &secret)
                     .map_err(|e| StepError::Seal(e.to_string()))?;
-                record::save_credentials(self.pool, self.id, *serial, Some(&key), Some(&sealed)).await?;
+                record::save_credentials(self.pool, self.id, *serial, Some(&key), Some(&sealed))
+                    .await?;
                 set.credentials = true;
                 record::save_set(self.pool, self.id, set).await?;
                 self.secrets.insert(*serial, (key, secret));
@@ -109,7 +124,9 @@ impl Executor<'_> {
                 let (key, secret) = self.credentials(*serial).await?;
                 let set = set_mut(known, *serial);
                 let probe = probe_query(set);
-                self.org.verify_client_credentials(&key, &secret, &probe).await?;
+                self.org
+                    .verify_client_credentials(&key, &secret, &probe)
+                    .await?;
                 set.verified = true;
                 record::save_set(self.pool, self.id, set).await?;
                 record::mark_verified(self.pool, self.id, *serial).await?;
@@ -133,12 +150,17 @@ impl Executor<'_> {
             }
             Step::RemoveApp { serial } => {
                 let names = SetNames::new(self.id, *serial);
-                let result = self.org.deploy(eca::destructive_package(&names.app, self.api_version)).await;
+                let result = self
+                    .org
+                    .deploy(eca::destructive_package(&names.app, self.api_version))
+                    .await;
                 let gone = match result {
                     Ok(_) => true,
                     // Already deleted (by a pass that was cut off, or by a person).
                     Err(SalesforceError::DeployFailed { ref failures })
-                        if failures.iter().all(|f| f.problem.to_ascii_lowercase().contains("no ")) =>
+                        if failures
+                            .iter()
+                            .all(|f| f.problem.to_ascii_lowercase().contains("no ")) =>
                     {
                         true
                     }
@@ -194,14 +216,21 @@ fn set_mut(known: &mut Known, serial: i32) -> &mut ComponentSet {
         Some(i) => &mut known.sets[i],
         None => {
             // The planner only names sets it was given or began: keep going with a blank one.
-            known.sets.push(ComponentSet::new(serial, Role::Building, Default::default()));
+            known.sets.push(ComponentSet::new(
+                serial,
+                Role::Building,
+                Default::default(),
+            ));
             known.sets.last_mut().expect("just pushed")
         }
     }
 }
 
 pub fn app_query(app: &str) -> String {
-    format!("SELECT Id FROM ExternalClientApplication WHERE DeveloperName = {}", soql_literal(app))
+    format!(
+        "SELECT Id FROM ExternalClientApplication WHERE DeveloperName = {}",
+        soql_literal(app)
+    )
 }
 
 /// The one read that proves a connection: on a granted object, or the user's own record.
