@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::config::Settings;
 
 mod connection;
+pub mod daemon;
 mod status;
 
 /// Exit codes of the contract.
@@ -73,7 +74,12 @@ pub enum Command {
     #[command(subcommand)]
     Connection(ConnectionCommand),
     /// What the next reconcile of a connection would do, without doing it.
-    Plan { id: Uuid },
+    Plan {
+        id: Uuid,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// A short-lived access token for the agent, as JSON.
     Token { id: Uuid },
 }
@@ -121,10 +127,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Status { tenant, json } => status::run(&settings, tenant.as_deref(), json).await,
         Command::Connection(command) => connection::run(&settings, command).await,
         Command::Simulate { listen, orgs } => crate::simulator::run_standalone(listen, orgs).await,
-        Command::Run => not_built_yet("run"),
+        Command::Run => daemon::run(&settings).await,
         Command::Demo => not_built_yet("demo"),
-        Command::Plan { .. } => not_built_yet("plan"),
-        Command::Token { .. } => not_built_yet("token"),
+        Command::Plan { id, json } => daemon::plan(&settings, id, json).await,
+        Command::Token { id } => daemon::token(&settings, id).await,
     }
 }
 

@@ -284,23 +284,14 @@ pub async fn finish(pool: &PgPool, id: Uuid, known: &Known, end: &Finish<'_>) ->
 }
 
 /// Appends to the audit trail. `detail` must never hold a secret.
-pub async fn event(
-    pool: &PgPool,
-    id: Uuid,
-    action: &str,
-    outcome: &str,
-    detail: serde_json::Value,
-) -> sqlx::Result<()> {
-    sqlx::query!(
-        "INSERT INTO connection_events (connection_id, action, outcome, detail) VALUES ($1, $2, $3, $4)",
-        id,
-        action,
-        outcome,
-        detail
-    )
-    .execute(pool)
-    .await?;
-    Ok(())
+pub async fn event(pool: &PgPool, id: Uuid, action: &str, outcome: &str, detail: serde_json::Value) -> sqlx::Result<()> {
+    crate::store::append_event(pool, id, action, outcome, &detail)
+        .await
+        .map(|_| ())
+        .map_err(|e| match e {
+            crate::store::StoreError::Database(e) => e,
+            other => sqlx::Error::Protocol(other.to_string()),
+        })
 }
 
 /// Connections with work to do now: never reconciled, changed since, retry or resync due, or a

@@ -1,0 +1,102 @@
+//! `connectord run`, `plan` and `token`.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::BadInput;
+use crate::config::Settings;
+use crate::reconcile::{Reconciler, plan, record};
+use crate::salesforce::Salesforce;
+use crate::secrets::{Purpose, Sealer};
+use crate::store;
+
+/// The reconciler for these settings, on this pool: the one `run` and `demo` use.
+pub fn reconciler(settings: &Settings, pool: sqlx::PgPool, salesforce: Salesforce) -> anyhow::Result<Reconciler> {
+    let sealer = Sealer::from_settings(&settings.secrets)?;
+    if settings.salesforce.allow_loopback_http {
+        tracing::warn!("salesforce.allow_loopback_http is on: plain-http loopback orgs are accepted (tests and demos only)");
+    }
+    Ok(Reconciler {
+        pool,
+        salesforce,
+        sealer: Arc::new(sealer),
+        resync_interval: settings.reconciler.resync_interval,
+        allow_loopback_http: settings.salesforce.allow_loopback_http,
+    })
+}
+
+pub async fn run(settings: &Settings) -> anyhow::Result<()> {
+    // Check what can be checked before touching anything.
+    settings.secrets.key()?;
+    let pool = store::connect(settings).await?;
+    store::migrate(&pool).await?;
+    store::set_max_connections_per_tenant(&pool, settings.reconciler.max_connections_per_tenant).await?;
+    let salesforce = Salesforce::new(&settings.salesforce).context("cannot set up the Salesforce client")?;
+    let reconciler = reconciler(settings, pool, salesforce)?;
+    let shutdown = CancellationToken::new();
+    crate::daemon::cancel_on_signals(shutdown.clone());
+    crate::daemon::run(reconciler, settings.reconciler.concurrency, shutdown).await
+}
+
+/// Prints what the next pass would do, from what is recorded (a pass first re-reads the org).
+pub async fn plan(settings: &Settings, id: Uuid, json: bool) -> anyhow::Result<()> {
+    let pool = store::connect(settings).await?;
+    let loaded = record::load(&pool, id)
+        .await?
+        .ok_or_else(|| BadInput(format!("no connection {id}")))?;
+    let plan = plan::plan(&loaded.desired, &loaded.known);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+        return Ok(());
+    }
+    println!("connection {id} (generation {}): {}", loaded.generation, plan.phase);
+    println!("{}", plan.reason);
+    for (i, step) in plan.steps.iter().enumerate() {
+        let detail = serde_json::to_value(step)?;
+        let args: Vec<String> = detail
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| *k != "step")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        println!("  {}. {} {}", i + 1, step.name(), args.join(" "));
+    }
+    if plan.steps.is_empty() {
+        println!("  nothing to do");
+    }
+    Ok(())
+}
+
+/// Mints a short-lived client-credentials token for the connection's agent and prints it.
+pub async fn token(settings: &Settings, id: Uuid) -> anyhow::Result<()> {
+    let sealer = Sealer::from_settings(&settings.secrets)?;
+    let pool = store::connect(settings).await?;
+    let loaded = record::load(&pool, id)
+        .await?
+        .ok_or_else(|| BadInput(format!("no connection {id}")))?;
+    let (key, sealed) = record::active_credentials(&pool, id)
+        .await?
+        .ok_or_else(|| BadInput(format!("connection {id} is not ready: it has no app credentials yet")))?;
+    let secret = sealer
+        .open(id, Purpose::ConsumerSecret, &sealed)
+        .context("cannot open the sealed consumer secret (was secrets.key changed?)")?;
+    let url_text = loaded.current_url.unwrap_or(loaded.instance_url);
+    let url = url::Url::parse(&url_text).map_err(|e| BadInput(format!("instance URL {url_text}: {e}")))?;
+    let url = crate::salesforce::check_instance_url(&url, settings.salesforce.allow_loopback_http)?;
+    let salesforce = Salesforce::new(&settings.salesforce)?;
+    let token = salesforce.client_credentials_token(&url, &key, &secret).await?;
+    let instance = token.instance_url.unwrap_or(url);
+    let out = serde_json::json!({
+        "access_token": token.token.expose_secret(),
+        "instance_url": instance.as_str().trim_end_matches('/'),
+        "token_type": "Bearer",
+        "issued_at": token.issued_at,
+    });
+    println!("{out}");
+    Ok(())
+}
