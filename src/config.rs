@@ -330,12 +330,17 @@ mod tests {
         let e = Settings::load_from(env(&[("CONNECTORD__RECONCILER__CONCURRENCY", "lots")]))
             .unwrap_err();
         assert_eq!(e.key, "reconciler.concurrency");
-        assert!(e.to_string().contains("CONNECTORD__RECONCILER__CONCURRENCY"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("CONNECTORD__RECONCILER__CONCURRENCY"),
+            "{e}"
+        );
     }
 
     #[test]
     fn a_numeric_looking_string_stays_a_string() {
-        let s = Settings::load_from(env(&[("CONNECTORD__SALESFORCE__CLIENT_ID", "12345")])).unwrap();
+        let s =
+            Settings::load_from(env(&[("CONNECTORD__SALESFORCE__CLIENT_ID", "12345")])).unwrap();
         assert_eq!(s.salesforce.client_id, "12345");
     }
 
@@ -344,8 +349,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
         std::fs::write(&path, "[secrets]\nkey = 987654321\n").unwrap();
-        let e = Settings::load_from(env(&[("CONNECTORD_CONFIG", path.to_str().unwrap())]))
-            .unwrap_err();
+        let e =
+            Settings::load_from(env(&[("CONNECTORD_CONFIG", path.to_str().unwrap())])).unwrap_err();
         assert_eq!(e.key, "secrets.key");
         assert!(!e.to_string().contains("987654321"), "{e}");
     }
@@ -358,8 +363,8 @@ mod tests {
 
     #[test]
     fn an_unknown_key_is_refused() {
-        let e = Settings::load_from(env(&[("CONNECTORD__RECONCILER__CONCURENCY", "3")]))
-            .unwrap_err();
+        let e =
+            Settings::load_from(env(&[("CONNECTORD__RECONCILER__CONCURENCY", "3")])).unwrap_err();
         assert!(e.to_string().contains("concurency"), "{e}");
     }
 
@@ -368,7 +373,14 @@ mod tests {
         let missing = Settings::load_from(env(&[])).unwrap();
         assert_eq!(missing.secrets.key().unwrap_err().key, "secrets.key");
         let short = Settings::load_from(env(&[("CONNECTORD__SECRETS__KEY", "c2hvcnQ=")])).unwrap();
-        assert!(short.secrets.key().unwrap_err().problem.contains("32 bytes"));
+        assert!(
+            short
+                .secrets
+                .key()
+                .unwrap_err()
+                .problem
+                .contains("32 bytes")
+        );
         let good = Settings::load_from(env(&[(
             "CONNECTORD__SECRETS__KEY",
             "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
@@ -379,8 +391,8 @@ mod tests {
 
     #[test]
     fn a_missing_config_file_is_named() {
-        let e = Settings::load_from(env(&[("CONNECTORD_CONFIG", "/nonexistent.toml")]))
-            .unwrap_err();
+        let e =
+            Settings::load_from(env(&[("CONNECTORD_CONFIG", "/nonexistent.toml")])).unwrap_err();
         assert_eq!(e.key, "CONNECTORD_CONFIG");
     }
 }

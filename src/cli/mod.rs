@@ -23,10 +23,14 @@ pub struct BadInput(pub String);
 
 /// The exit code for an error that reached `main`.
 pub fn exit_code(error: &anyhow::Error) -> u8 {
-    let bad_input = error.chain().any(|cause| {
-        cause.is::<BadInput>() || cause.is::<crate::config::ConfigError>()
-    });
-    if bad_input { EXIT_BAD_INPUT } else { EXIT_FAILURE }
+    let bad_input = error
+        .chain()
+        .any(|cause| cause.is::<BadInput>() || cause.is::<crate::config::ConfigError>());
+    if bad_input {
+        EXIT_BAD_INPUT
+    } else {
+        EXIT_FAILURE
+    }
 }
 
 #[derive(Debug, Parser)]
