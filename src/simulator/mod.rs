@@ -1,8 +1,80 @@
 //! A stateful Salesforce simulator: fake orgs that follow the documented API strictly.
+//!
+//! Each org has its own listener (its instance URL has no path, like a My Domain URL); a
+//! separate listener plays `login.salesforce.com`. The rules enforced, and where each comes
+//! from, are listed in `docs/simulator.md`.
+
+mod access;
+mod composite;
+mod config;
+mod connect;
+mod dml;
+mod errors;
+mod faults;
+pub mod ids;
+mod inspect;
+mod listener;
+mod metadata;
+mod oauth;
+mod org;
+mod rest;
+mod rules;
+mod schema;
+mod seed;
+mod server;
+mod sobjects;
+mod soql;
 
 use std::net::SocketAddr;
 
-/// `connectord simulate`: serve `orgs` fake orgs on `listen` until interrupted.
-pub async fn run_standalone(_listen: SocketAddr, _orgs: usize) -> anyhow::Result<()> {
-    anyhow::bail!("`connectord simulate` is not built yet in this version")
+pub use config::{OrgConfig, SimulatorConfig};
+pub use faults::Faults;
+pub use inspect::{
+    ApiCalls, AssignmentRecord, ExternalClientAppRecord, FieldPermissionRecord,
+    LicenseAssignRecord, LicenseRecord, ObjectPermissionRecord, OrgSnapshot, PermissionSetRecord,
+    UserRecord,
+};
+pub use seed::{INTEGRATION_LICENSE, INTEGRATION_PROFILE, INTEGRATION_PSL};
+pub use server::{OrgHandle, Simulator};
+
+/// `connectord simulate`: serve `orgs` fake orgs (login endpoint on `listen`) until SIGINT or
+/// SIGTERM.
+pub async fn run_standalone(listen: SocketAddr, orgs: usize) -> anyhow::Result<()> {
+    let simulator = Simulator::start_on(SimulatorConfig::with_orgs(orgs.max(1)), listen).await?;
+    println!("Salesforce simulator");
+    println!("login URL      {}", simulator.login_url());
+    println!("client id      {}", simulator.client_id());
+    println!("client secret  {}", simulator.client_secret());
+    println!();
+    println!("{:<8} {:<28} admin refresh token", "org", "instance URL");
+    for org in simulator.orgs() {
+        println!(
+            "{:<8} {:<28} {}",
+            org.name(),
+            org.instance_url().as_str().trim_end_matches('/'),
+            org.admin_refresh_token()
+        );
+    }
+    println!();
+    println!(
+        "GET <instance URL>/_simulator/state and /_simulator/calls show an org's records and call counts."
+    );
+    wait_for_signal().await;
+    simulator.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -1,0 +1,70 @@
+//! How a simulator and its orgs are set up.
+
+use std::time::Duration;
+
+/// The whole simulator: the product's OAuth client and the orgs to host.
+#[derive(Debug, Clone)]
+pub struct SimulatorConfig {
+    /// The product's own OAuth client id: the one admin refresh tokens were issued to.
+    pub client_id: String,
+    pub client_secret: String,
+    pub orgs: Vec<OrgConfig>,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig {
+            client_id: "connectord-sim-client".to_string(),
+            client_secret: "connectord-sim-secret".to_string(),
+            orgs: vec![OrgConfig::default()],
+        }
+    }
+}
+
+impl SimulatorConfig {
+    /// `count` orgs named `org1` … `orgN` with default settings.
+    pub fn with_orgs(count: usize) -> Self {
+        SimulatorConfig {
+            orgs: (1..=count)
+                .map(|n| OrgConfig::named(&format!("org{n}")))
+                .collect(),
+            ..SimulatorConfig::default()
+        }
+    }
+}
+
+/// One org.
+#[derive(Debug, Clone)]
+pub struct OrgConfig {
+    /// Its My Domain name (`acme` plays `acme.my.salesforce.com`); also used in seeded usernames.
+    pub name: String,
+    /// Seats of the "Salesforce Integration" user licence and of the API integration PSL.
+    pub integration_licenses: u32,
+    /// The daily API allowance (`DailyApiRequests.Max`).
+    pub daily_api_limit: u64,
+    /// How long an access token lives.
+    pub access_token_ttl: Duration,
+    /// Records per query page before `nextRecordsUrl` (Salesforce's default is 2000).
+    pub query_page_size: usize,
+    /// How many status polls a deploy takes before it is done (1: done at the first poll).
+    pub deploy_polls_until_done: u32,
+}
+
+impl Default for OrgConfig {
+    fn default() -> Self {
+        OrgConfig::named("org1")
+    }
+}
+
+impl OrgConfig {
+    pub fn named(name: &str) -> Self {
+        OrgConfig {
+            name: name.to_string(),
+            integration_licenses: 5,
+            daily_api_limit: 100_000,
+            access_token_ttl: Duration::from_secs(2 * 60 * 60),
+            query_page_size: 2000,
+            deploy_polls_until_done: 1,
+        }
+    }
+}

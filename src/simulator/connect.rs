@@ -1,0 +1,74 @@
+//! Connect REST OAuth credentials of External Client Apps (API 60.0+):
+//! `GET /apps/oauth/credentials/{appId}` lists the app's OAuth consumers, and
+//! `GET /apps/oauth/credentials/{appId}/{consumerId}?part=key|secret|keyandsecret` gives the
+//! key and, only when asked, the secret.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::errors::SfError;
+use super::org::EcaBundle;
+use super::rest::{Answer, Ctx};
+
+fn app<'a>(ctx: &'a Ctx, app: &str) -> Result<&'a EcaBundle, SfError> {
+    let version: f64 = ctx.version.parse().unwrap_or(0.0);
+    if version < 60.0 {
+        return Err(SfError::not_found());
+    }
+    if !ctx.actor.admin {
+        return Err(SfError::new(
+            StatusCode::FORBIDDEN,
+            "INSUFFICIENT_ACCESS",
+            "You don't have permission to view OAuth credentials.",
+        ));
+    }
+    ctx.state
+        .data
+        .ecas
+        .values()
+        .find(|b| b.id == super::ids::to_18(app) || b.developer_name == app)
+        .ok_or_else(SfError::not_found)
+}
+
+pub fn consumers(ctx: &mut Ctx, app_id: &str) -> Answer {
+    let bundle = app(ctx, app_id)?;
+    let consumers: Vec<Value> = bundle
+        .global_oauth
+        .iter()
+        .map(|g| json!({"id": g.consumer_id, "key": g.consumer_key, "name": bundle.developer_name}))
+        .collect();
+    Ok((StatusCode::OK, Some(json!({"consumers": consumers}))))
+}
+
+pub fn credentials(
+    ctx: &mut Ctx,
+    app_id: &str,
+    consumer_id: &str,
+    part: Option<&String>,
+) -> Answer {
+    let bundle = app(ctx, app_id)?;
+    let global = bundle
+        .global_oauth
+        .as_ref()
+        .filter(|g| g.consumer_id == super::ids::to_18(consumer_id))
+        .ok_or_else(SfError::not_found)?;
+    let part = part
+        .map(|p| p.to_ascii_lowercase())
+        .unwrap_or_else(|| "key".into());
+    let body = match part.as_str() {
+        "key" => json!({"id": global.consumer_id, "key": global.consumer_key}),
+        "secret" => json!({"id": global.consumer_id, "secret": global.consumer_secret}),
+        "keyandsecret" => {
+            json!({"id": global.consumer_id, "key": global.consumer_key, "secret": global.consumer_secret})
+        }
+        other => {
+            return Err(SfError::bad_request(
+                "ILLEGAL_QUERY_PARAMETER_VALUE",
+                format!(
+                    "Invalid value for part: {other}. Valid values are key, secret, keyandsecret."
+                ),
+            ));
+        }
+    };
+    Ok((StatusCode::OK, Some(body)))
+}

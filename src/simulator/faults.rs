@@ -1,0 +1,175 @@
+//! Fault injection, switchable per org at run time.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::org::Org;
+
+/// The switches behind [`Faults`].
+#[derive(Debug)]
+pub struct FaultState {
+    latency_ms: AtomicU64,
+    /// Share of calls answered 500/503, in millionths.
+    error_share: AtomicU32,
+    /// Share of calls whose connection is closed without an answer, in millionths.
+    drop_share: AtomicU32,
+    rng: Mutex<StdRng>,
+    fail_next_deploy: Mutex<Option<String>>,
+    hang_deploys: AtomicBool,
+}
+
+impl Default for FaultState {
+    fn default() -> Self {
+        FaultState {
+            latency_ms: AtomicU64::new(0),
+            error_share: AtomicU32::new(0),
+            drop_share: AtomicU32::new(0),
+            rng: Mutex::new(StdRng::seed_from_u64(0)),
+            fail_next_deploy: Mutex::new(None),
+            hang_deploys: AtomicBool::new(false),
+        }
+    }
+}
+
+/// What the fault layer decided for one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Injected {
+    None,
+    Drop,
+    Error500,
+    Error503,
+}
+
+fn millionths(share: f64) -> u32 {
+    (share.clamp(0.0, 1.0) * 1_000_000.0).round() as u32
+}
+
+impl FaultState {
+    pub fn latency(&self) -> Duration {
+        Duration::from_millis(self.latency_ms.load(Ordering::Relaxed))
+    }
+
+    /// Draws, deterministically from the seeded generator, what happens to the next call.
+    pub fn draw(&self) -> Injected {
+        let drop = self.drop_share.load(Ordering::Relaxed);
+        let error = self.error_share.load(Ordering::Relaxed);
+        if drop == 0 && error == 0 {
+            return Injected::None;
+        }
+        let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+        if drop > 0 && rng.gen_range(0..1_000_000) < drop {
+            return Injected::Drop;
+        }
+        if error > 0 && rng.gen_range(0..1_000_000) < error {
+            return if rng.gen_bool(0.5) {
+                Injected::Error500
+            } else {
+                Injected::Error503
+            };
+        }
+        Injected::None
+    }
+
+    /// The failure message of the next deploy, consumed.
+    pub fn take_deploy_failure(&self) -> Option<String> {
+        self.fail_next_deploy
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+
+    pub fn deploys_hang(&self) -> bool {
+        self.hang_deploys.load(Ordering::Relaxed)
+    }
+}
+
+/// The fault switches of one org (cheap to clone).
+#[derive(Clone)]
+pub struct Faults {
+    pub(crate) org: Arc<Org>,
+}
+
+impl Faults {
+    fn state(&self) -> &FaultState {
+        &self.org.faults
+    }
+
+    /// Every call (token endpoint included) waits this long before it is handled.
+    pub fn set_latency(&self, latency: Duration) {
+        let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        self.state().latency_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// A share (0.0–1.0) of calls is answered 500 or 503, drawn from a generator seeded with
+    /// `seed` so a test sees the same sequence every run.
+    pub fn set_error_rate(&self, share: f64, seed: u64) {
+        self.reseed(seed);
+        self.state()
+            .error_share
+            .store(millionths(share), Ordering::Relaxed);
+    }
+
+    /// A share (0.0–1.0) of calls has its connection closed without any answer.
+    pub fn set_drop_rate(&self, share: f64, seed: u64) {
+        self.reseed(seed);
+        self.state()
+            .drop_share
+            .store(millionths(share), Ordering::Relaxed);
+    }
+
+    fn reseed(&self, seed: u64) {
+        *self.state().rng.lock().unwrap_or_else(|p| p.into_inner()) = StdRng::seed_from_u64(seed);
+    }
+
+    /// Every access token issued so far stops working (`INVALID_SESSION_ID`).
+    pub fn revoke_sessions(&self) {
+        self.org.lock().sessions.clear();
+    }
+
+    /// The seeded admin refresh token stops working (`invalid_grant`), and so do the sessions
+    /// it minted.
+    pub fn revoke_admin_refresh_token(&self) {
+        let mut state = self.org.lock();
+        let token = state.admin_refresh_token.clone();
+        state.refresh_tokens.remove(&token);
+        let admin = state.admin_user_id.clone();
+        state.sessions.retain(|_, session| session.user_id != admin);
+    }
+
+    /// The daily API allowance is spent: every REST call answers `REQUEST_LIMIT_EXCEEDED`.
+    pub fn exhaust_api_allowance(&self) {
+        let mut state = self.org.lock();
+        state.api_used = state.config.daily_api_limit;
+    }
+
+    /// The next deploy fails with one component failure carrying `message`.
+    pub fn fail_next_deploy(&self, message: impl Into<String>) {
+        *self
+            .state()
+            .fail_next_deploy
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(message.into());
+    }
+
+    /// While on, deploys stay `InProgress` whatever the number of polls.
+    pub fn set_deploys_hang(&self, hang: bool) {
+        self.state().hang_deploys.store(hang, Ordering::Relaxed);
+    }
+
+    /// Turns every switch off (revocations and a spent allowance stay as they are).
+    pub fn clear(&self) {
+        self.set_latency(Duration::ZERO);
+        self.set_error_rate(0.0, 0);
+        self.set_drop_rate(0.0, 0);
+        self.set_deploys_hang(false);
+        self.state()
+            .fail_next_deploy
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+    }
+}

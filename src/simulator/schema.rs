@@ -1,0 +1,508 @@
+//! The describable schema every simulated org shares: the setup objects connectord touches and
+//! a handful of standard and custom data objects with realistic fields.
+//!
+//! Which fields can be permissioned follows Salesforce's rules for `FieldPermissions.Field`
+//! (Object Reference, "FieldPermissions"): required fields, the Id and the system audit fields
+//! are always visible and have no field permission; formula and roll-up fields can be granted
+//! read but never edit.
+
+use std::sync::LazyLock;
+
+/// The value type of a field, as `describe` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    Id,
+    String,
+    Email,
+    Boolean,
+    Int,
+    Double,
+    Currency,
+    Date,
+    DateTime,
+    Picklist,
+    Textarea,
+    Reference(&'static str),
+}
+
+impl FieldType {
+    pub fn describe_name(self) -> &'static str {
+        match self {
+            FieldType::Id => "id",
+            FieldType::String => "string",
+            FieldType::Email => "email",
+            FieldType::Boolean => "boolean",
+            FieldType::Int => "int",
+            FieldType::Double => "double",
+            FieldType::Currency => "currency",
+            FieldType::Date => "date",
+            FieldType::DateTime => "datetime",
+            FieldType::Picklist => "picklist",
+            FieldType::Textarea => "textarea",
+            FieldType::Reference(_) => "reference",
+        }
+    }
+}
+
+/// One field of an object.
+#[derive(Debug, Clone)]
+pub struct FieldDef {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub kind: FieldType,
+    pub createable: bool,
+    pub updateable: bool,
+    /// Must be given on create (`REQUIRED_FIELD_MISSING` otherwise).
+    pub required: bool,
+    /// May appear in `FieldPermissions.Field`.
+    pub permissionable: bool,
+    /// For reference fields: the relationship name used in SOQL (`Profile.Name`).
+    pub relationship: Option<&'static str>,
+    /// Default on create when not given.
+    pub default_bool: Option<bool>,
+}
+
+/// One object of the schema.
+#[derive(Debug, Clone)]
+pub struct ObjectDef {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub custom: bool,
+    /// Setup objects cannot share a DML transaction with data objects (`MIXED_DML_OPERATION`).
+    pub setup: bool,
+    pub createable: bool,
+    pub updateable: bool,
+    pub deletable: bool,
+    /// May be named in `ObjectPermissions.SobjectType`.
+    pub permissionable: bool,
+    pub fields: Vec<FieldDef>,
+}
+
+impl ObjectDef {
+    /// The field named `name`, case-insensitively (SOQL and the REST API ignore case).
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.fields
+            .iter()
+            .find(|field| field.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The reference field whose relationship name is `name`, case-insensitively.
+    pub fn relationship(&self, name: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|field| {
+            field
+                .relationship
+                .is_some_and(|rel| rel.eq_ignore_ascii_case(name))
+        })
+    }
+}
+
+/// The whole schema.
+#[derive(Debug)]
+pub struct Schema {
+    pub objects: Vec<ObjectDef>,
+}
+
+impl Schema {
+    /// The object named `name`, case-insensitively.
+    pub fn object(&self, name: &str) -> Option<&ObjectDef> {
+        self.objects
+            .iter()
+            .find(|object| object.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// The schema every org of the simulator holds.
+pub fn schema() -> &'static Schema {
+    static SCHEMA: LazyLock<Schema> = LazyLock::new(build);
+    &SCHEMA
+}
+
+struct F(FieldDef);
+
+fn f(name: &'static str, kind: FieldType) -> F {
+    F(FieldDef {
+        name,
+        label: name,
+        kind,
+        createable: true,
+        updateable: true,
+        required: false,
+        permissionable: true,
+        relationship: None,
+        default_bool: if kind == FieldType::Boolean {
+            Some(false)
+        } else {
+            None
+        },
+    })
+}
+
+impl F {
+    /// Required on create; required fields have no field permission.
+    fn required(mut self) -> Self {
+        self.0.required = true;
+        self.0.permissionable = false;
+        self
+    }
+    /// Computed by the org: readable, never written through the API (formulas, names).
+    fn read_only(mut self) -> Self {
+        self.0.createable = false;
+        self.0.updateable = false;
+        self
+    }
+    fn create_only(mut self) -> Self {
+        self.0.updateable = false;
+        self
+    }
+    fn unpermissionable(mut self) -> Self {
+        self.0.permissionable = false;
+        self
+    }
+    fn rel(mut self, relationship: &'static str) -> Self {
+        self.0.relationship = Some(relationship);
+        self
+    }
+    fn default(mut self, value: bool) -> Self {
+        self.0.default_bool = Some(value);
+        self
+    }
+}
+
+fn system_fields() -> Vec<F> {
+    use FieldType::*;
+    vec![
+        f("Id", Id).read_only().unpermissionable(),
+        f("CreatedDate", DateTime).read_only().unpermissionable(),
+        f("CreatedById", Reference("User"))
+            .read_only()
+            .unpermissionable()
+            .rel("CreatedBy"),
+        f("LastModifiedDate", DateTime)
+            .read_only()
+            .unpermissionable(),
+        f("SystemModstamp", DateTime).read_only().unpermissionable(),
+        f("IsDeleted", Boolean).read_only().unpermissionable(),
+    ]
+}
+
+struct O {
+    name: &'static str,
+    label: &'static str,
+    setup: bool,
+    crud: (bool, bool, bool),
+    fields: Vec<F>,
+}
+
+fn object(o: O) -> ObjectDef {
+    let mut fields: Vec<FieldDef> = system_fields().into_iter().map(|f| f.0).collect();
+    fields.extend(o.fields.into_iter().map(|f| f.0));
+    ObjectDef {
+        name: o.name,
+        label: o.label,
+        custom: o.name.ends_with("__c"),
+        setup: o.setup,
+        createable: o.crud.0,
+        updateable: o.crud.1,
+        deletable: o.crud.2,
+        permissionable: !o.setup,
+        fields,
+    }
+}
+
+fn build() -> Schema {
+    use FieldType::*;
+    let objects = vec![
+        object(O {
+            name: "User",
+            label: "User",
+            setup: true,
+            crud: (true, true, false),
+            fields: vec![
+                f("Username", String).required(),
+                f("LastName", String).required(),
+                f("FirstName", String),
+                f("Name", String).read_only().unpermissionable(),
+                f("Email", Email).required(),
+                f("Alias", String).required(),
+                f("TimeZoneSidKey", Picklist).required(),
+                f("LocaleSidKey", Picklist).required(),
+                f("EmailEncodingKey", Picklist).required(),
+                f("ProfileId", Reference("Profile"))
+                    .required()
+                    .rel("Profile"),
+                f("LanguageLocaleKey", Picklist).required(),
+                f("IsActive", Boolean).default(true),
+                f("FederationIdentifier", String),
+                f("CommunityNickname", String),
+                f("Title", String),
+                f("UserType", Picklist).read_only(),
+            ],
+        }),
+        object(O {
+            name: "Profile",
+            label: "Profile",
+            setup: true,
+            crud: (false, false, false),
+            fields: vec![
+                f("Name", String).read_only(),
+                f("UserLicenseId", Reference("UserLicense"))
+                    .read_only()
+                    .rel("UserLicense"),
+                f("UserType", Picklist).read_only(),
+                f("PermissionsApiUserOnly", Boolean).read_only(),
+            ],
+        }),
+        object(O {
+            name: "UserLicense",
+            label: "User License",
+            setup: true,
+            crud: (false, false, false),
+            fields: vec![
+                f("Name", String).read_only(),
+                f("MasterLabel", String).read_only(),
+                f("LicenseDefinitionKey", String).read_only(),
+                f("TotalLicenses", Int).read_only(),
+                f("UsedLicenses", Int).read_only(),
+                f("Status", Picklist).read_only(),
+            ],
+        }),
+        object(O {
+            name: "PermissionSetLicense",
+            label: "Permission Set License",
+            setup: true,
+            crud: (false, false, false),
+            fields: vec![
+                f("DeveloperName", String).read_only(),
+                f("MasterLabel", String).read_only(),
+                f("TotalLicenses", Int).read_only(),
+                f("UsedLicenses", Int).read_only(),
+                f("Status", Picklist).read_only(),
+            ],
+        }),
+        object(O {
+            name: "PermissionSetLicenseAssign",
+            label: "Permission Set License Assignment",
+            setup: true,
+            crud: (true, false, true),
+            fields: vec![
+                f("AssigneeId", Reference("User"))
+                    .required()
+                    .create_only()
+                    .rel("Assignee"),
+                f("PermissionSetLicenseId", Reference("PermissionSetLicense"))
+                    .required()
+                    .create_only()
+                    .rel("PermissionSetLicense"),
+            ],
+        }),
+        object(O {
+            name: "PermissionSet",
+            label: "Permission Set",
+            setup: true,
+            crud: (true, true, true),
+            fields: vec![
+                f("Name", String).required(),
+                f("Label", String).required(),
+                f("Description", Textarea),
+                f("IsOwnedByProfile", Boolean).read_only(),
+                f("ProfileId", Reference("Profile"))
+                    .read_only()
+                    .rel("Profile"),
+                f("NamespacePrefix", String).read_only(),
+                f("LicenseId", Reference("UserLicense"))
+                    .create_only()
+                    .rel("License"),
+            ],
+        }),
+        object(O {
+            name: "ObjectPermissions",
+            label: "Object Permissions",
+            setup: true,
+            crud: (true, true, true),
+            fields: vec![
+                f("ParentId", Reference("PermissionSet"))
+                    .required()
+                    .create_only()
+                    .rel("Parent"),
+                f("SobjectType", Picklist).required().create_only(),
+                f("PermissionsRead", Boolean),
+                f("PermissionsCreate", Boolean),
+                f("PermissionsEdit", Boolean),
+                f("PermissionsDelete", Boolean),
+                f("PermissionsViewAllRecords", Boolean),
+                f("PermissionsModifyAllRecords", Boolean),
+            ],
+        }),
+        object(O {
+            name: "FieldPermissions",
+            label: "Field Permissions",
+            setup: true,
+            crud: (true, true, true),
+            fields: vec![
+                f("ParentId", Reference("PermissionSet"))
+                    .required()
+                    .create_only()
+                    .rel("Parent"),
+                f("SobjectType", Picklist).required().create_only(),
+                f("Field", Picklist).required().create_only(),
+                f("PermissionsRead", Boolean),
+                f("PermissionsEdit", Boolean),
+            ],
+        }),
+        object(O {
+            name: "PermissionSetAssignment",
+            label: "Permission Set Assignment",
+            setup: true,
+            crud: (true, false, true),
+            fields: vec![
+                f("AssigneeId", Reference("User"))
+                    .required()
+                    .create_only()
+                    .rel("Assignee"),
+                f("PermissionSetId", Reference("PermissionSet"))
+                    .required()
+                    .create_only()
+                    .rel("PermissionSet"),
+            ],
+        }),
+        object(O {
+            name: "ExternalClientApplication",
+            label: "External Client App",
+            setup: true,
+            crud: (false, false, false),
+            fields: vec![
+                f("DeveloperName", String).read_only(),
+                f("MasterLabel", String).read_only(),
+                f("Description", Textarea).read_only(),
+                f("ContactEmail", Email).read_only(),
+                f("DistributionState", Picklist).read_only(),
+                f("NamespacePrefix", String).read_only(),
+            ],
+        }),
+        object(O {
+            name: "Account",
+            label: "Account",
+            setup: false,
+            crud: (true, true, true),
+            fields: vec![
+                f("Name", String).required(),
+                f("Industry", Picklist),
+                f("Phone", String),
+                f("Website", String),
+                f("AnnualRevenue", Currency),
+                f("NumberOfEmployees", Int),
+                f("Description", Textarea),
+                f("OwnerId", Reference("User"))
+                    .unpermissionable()
+                    .rel("Owner"),
+                f("Tier__c", Picklist),
+                f("Health_Score__c", Double).read_only(),
+            ],
+        }),
+        object(O {
+            name: "Contact",
+            label: "Contact",
+            setup: false,
+            crud: (true, true, true),
+            fields: vec![
+                f("LastName", String).required(),
+                f("FirstName", String),
+                f("Name", String).read_only().unpermissionable(),
+                f("Email", Email),
+                f("Phone", String),
+                f("Title", String),
+                f("AccountId", Reference("Account")).rel("Account"),
+                f("OwnerId", Reference("User"))
+                    .unpermissionable()
+                    .rel("Owner"),
+            ],
+        }),
+        object(O {
+            name: "Opportunity",
+            label: "Opportunity",
+            setup: false,
+            crud: (true, true, true),
+            fields: vec![
+                f("Name", String).required(),
+                f("StageName", Picklist).required(),
+                f("CloseDate", Date).required(),
+                f("Amount", Currency),
+                f("Probability", Double),
+                f("ExpectedRevenue", Currency).read_only(),
+                f("AccountId", Reference("Account")).rel("Account"),
+                f("OwnerId", Reference("User"))
+                    .unpermissionable()
+                    .rel("Owner"),
+            ],
+        }),
+        object(O {
+            name: "Lead",
+            label: "Lead",
+            setup: false,
+            crud: (true, true, true),
+            fields: vec![
+                f("LastName", String).required(),
+                f("FirstName", String),
+                f("Company", String).required(),
+                f("Status", Picklist),
+                f("Email", Email),
+                f("OwnerId", Reference("User"))
+                    .unpermissionable()
+                    .rel("Owner"),
+            ],
+        }),
+        object(O {
+            name: "Case",
+            label: "Case",
+            setup: false,
+            crud: (true, true, true),
+            fields: vec![
+                f("CaseNumber", String).read_only().unpermissionable(),
+                f("Subject", String),
+                f("Status", Picklist),
+                f("Priority", Picklist),
+                f("Description", Textarea),
+                f("AccountId", Reference("Account")).rel("Account"),
+                f("ContactId", Reference("Contact")).rel("Contact"),
+                f("OwnerId", Reference("User"))
+                    .unpermissionable()
+                    .rel("Owner"),
+            ],
+        }),
+        object(O {
+            name: "Invoice__c",
+            label: "Invoice",
+            setup: false,
+            crud: (true, true, true),
+            fields: vec![
+                f("Name", String).required(),
+                f("Amount__c", Currency),
+                f("Status__c", Picklist),
+                f("Account__c", Reference("Account")).rel("Account__r"),
+                f("OwnerId", Reference("User"))
+                    .unpermissionable()
+                    .rel("Owner"),
+            ],
+        }),
+    ];
+    Schema { objects }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_and_system_fields_cannot_be_permissioned() {
+        let account = schema().object("account").map(|o| o.name);
+        assert_eq!(account, Some("Account"));
+        let account = schema().object("Account").into_iter().next();
+        let Some(account) = account else {
+            panic!("Account is in the schema")
+        };
+        assert!(!account.field("Name").is_some_and(|f| f.permissionable));
+        assert!(!account.field("Id").is_some_and(|f| f.permissionable));
+        assert!(account.field("industry").is_some_and(|f| f.permissionable));
+        assert!(account.field("Tier__c").is_some_and(|f| f.permissionable));
+    }
+}
