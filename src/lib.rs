@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod demo;
 pub mod error_code;
 pub mod reconcile;
 pub mod salesforce;

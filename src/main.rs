@@ -12,7 +12,15 @@ fn main() -> ExitCode {
             return ExitCode::from(cli::EXIT_BAD_INPUT);
         }
     };
-    telemetry::init(&settings.log);
+    // The demo prints its own story on stdout; only warnings are logged unless RUST_LOG says.
+    let log = match args.command {
+        cli::Command::Demo => connectord::config::LogSettings {
+            format: connectord::config::LogFormat::Pretty,
+            filter: "warn".into(),
+        },
+        _ => settings.log.clone(),
+    };
+    telemetry::init(&log);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -15,10 +15,16 @@ use crate::secrets::{Purpose, Sealer};
 use crate::store;
 
 /// The reconciler for these settings, on this pool: the one `run` and `demo` use.
-pub fn reconciler(settings: &Settings, pool: sqlx::PgPool, salesforce: Salesforce) -> anyhow::Result<Reconciler> {
+pub fn reconciler(
+    settings: &Settings,
+    pool: sqlx::PgPool,
+    salesforce: Salesforce,
+) -> anyhow::Result<Reconciler> {
     let sealer = Sealer::from_settings(&settings.secrets)?;
     if settings.salesforce.allow_loopback_http {
-        tracing::warn!("salesforce.allow_loopback_http is on: plain-http loopback orgs are accepted (tests and demos only)");
+        tracing::warn!(
+            "salesforce.allow_loopback_http is on: plain-http loopback orgs are accepted (tests and demos only)"
+        );
     }
     Ok(Reconciler {
         pool,
@@ -34,8 +40,10 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     settings.secrets.key()?;
     let pool = store::connect(settings).await?;
     store::migrate(&pool).await?;
-    store::set_max_connections_per_tenant(&pool, settings.reconciler.max_connections_per_tenant).await?;
-    let salesforce = Salesforce::new(&settings.salesforce).context("cannot set up the Salesforce client")?;
+    store::set_max_connections_per_tenant(&pool, settings.reconciler.max_connections_per_tenant)
+        .await?;
+    let salesforce =
+        Salesforce::new(&settings.salesforce).context("cannot set up the Salesforce client")?;
     let reconciler = reconciler(settings, pool, salesforce)?;
     let shutdown = CancellationToken::new();
     crate::daemon::cancel_on_signals(shutdown.clone());
@@ -53,7 +61,10 @@ pub async fn plan(settings: &Settings, id: Uuid, json: bool) -> anyhow::Result<(
         println!("{}", serde_json::to_string_pretty(&plan)?);
         return Ok(());
     }
-    println!("connection {id} (generation {}): {}", loaded.generation, plan.phase);
+    println!(
+        "connection {id} (generation {}): {}",
+        loaded.generation, plan.phase
+    );
     println!("{}", plan.reason);
     for (i, step) in plan.steps.iter().enumerate() {
         let detail = serde_json::to_value(step)?;
@@ -81,15 +92,22 @@ pub async fn token(settings: &Settings, id: Uuid) -> anyhow::Result<()> {
         .ok_or_else(|| BadInput(format!("no connection {id}")))?;
     let (key, sealed) = record::active_credentials(&pool, id)
         .await?
-        .ok_or_else(|| BadInput(format!("connection {id} is not ready: it has no app credentials yet")))?;
+        .ok_or_else(|| {
+            BadInput(format!(
+                "connection {id} is not ready: it has no app credentials yet"
+            ))
+        })?;
     let secret = sealer
         .open(id, Purpose::ConsumerSecret, &sealed)
         .context("cannot open the sealed consumer secret (was secrets.key changed?)")?;
     let url_text = loaded.current_url.unwrap_or(loaded.instance_url);
-    let url = url::Url::parse(&url_text).map_err(|e| BadInput(format!("instance URL {url_text}: {e}")))?;
+    let url = url::Url::parse(&url_text)
+        .map_err(|e| BadInput(format!("instance URL {url_text}: {e}")))?;
     let url = crate::salesforce::check_instance_url(&url, settings.salesforce.allow_loopback_http)?;
     let salesforce = Salesforce::new(&settings.salesforce)?;
-    let token = salesforce.client_credentials_token(&url, &key, &secret).await?;
+    let token = salesforce
+        .client_credentials_token(&url, &key, &secret)
+        .await?;
     let instance = token.instance_url.unwrap_or(url);
     let out = serde_json::json!({
         "access_token": token.token.expose_secret(),

@@ -128,14 +128,8 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Connection(command) => connection::run(&settings, command).await,
         Command::Simulate { listen, orgs } => crate::simulator::run_standalone(listen, orgs).await,
         Command::Run => daemon::run(&settings).await,
-        Command::Demo => not_built_yet("demo"),
+        Command::Demo => crate::demo::run(&settings).await,
         Command::Plan { id, json } => daemon::plan(&settings, id, json).await,
         Command::Token { id } => daemon::token(&settings, id).await,
     }
-}
-
-fn not_built_yet(command: &str) -> anyhow::Result<()> {
-    Err(anyhow::anyhow!(
-        "`connectord {command}` is not built yet in this version"
-    ))
 }

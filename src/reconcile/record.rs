@@ -284,7 +284,13 @@ pub async fn finish(pool: &PgPool, id: Uuid, known: &Known, end: &Finish<'_>) ->
 }
 
 /// Appends to the audit trail. `detail` must never hold a secret.
-pub async fn event(pool: &PgPool, id: Uuid, action: &str, outcome: &str, detail: serde_json::Value) -> sqlx::Result<()> {
+pub async fn event(
+    pool: &PgPool,
+    id: Uuid,
+    action: &str,
+    outcome: &str,
+    detail: serde_json::Value,
+) -> sqlx::Result<()> {
     crate::store::append_event(pool, id, action, outcome, &detail)
         .await
         .map(|_| ())

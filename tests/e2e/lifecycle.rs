@@ -1,0 +1,178 @@
+//! Each lifecycle transition, with the org's exact contents asserted afterwards.
+
+use std::collections::BTreeSet;
+
+use connectord::reconcile::Outcome;
+use connectord::simulator::{OrgHandle, SimulatorConfig};
+use connectord::store::{self, Phase};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::support::World;
+
+const FIELDS: [&str; 3] = ["Account.Name", "Account.Industry", "Contact.Email"];
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// The org holds exactly one app, one active integration user and one permission set that
+/// grants read on exactly `fields` (and their objects), assigned to that user.
+fn assert_exactly_one_connection(org: &OrgHandle, fields: &[&str]) {
+    let snap = org.snapshot();
+    let users = snap.active_integration_users();
+    assert_eq!(users.len(), 1, "one active integration user: {:#?}", users);
+    let user = users[0];
+    let ours: Vec<_> = snap
+        .permission_sets
+        .iter()
+        .filter(|p| p.name.starts_with("Connectord_"))
+        .collect();
+    assert_eq!(ours.len(), 1, "one permission set: {ours:#?}");
+    let ps = ours[0];
+    assert_eq!(snap.fields_granted(&ps.id), set(fields));
+    let objects: BTreeSet<String> = fields
+        .iter()
+        .map(|f| f.split('.').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(snap.objects_granted(&ps.id), objects);
+    for grant in snap
+        .field_permissions
+        .iter()
+        .filter(|g| g.parent_id == ps.id)
+    {
+        assert!(
+            grant.read && !grant.edit,
+            "read-only field grant: {grant:?}"
+        );
+    }
+    for grant in snap
+        .object_permissions
+        .iter()
+        .filter(|g| g.parent_id == ps.id)
+    {
+        assert!(
+            grant.read
+                && !grant.create
+                && !grant.edit
+                && !grant.delete
+                && !grant.view_all
+                && !grant.modify_all,
+            "read-only object grant: {grant:?}"
+        );
+    }
+    let assigned: Vec<_> = snap
+        .permission_set_assignments
+        .iter()
+        .filter(|a| a.permission_set_id == ps.id)
+        .collect();
+    assert_eq!(assigned.len(), 1);
+    assert_eq!(assigned[0].assignee_id, user.id);
+    assert_eq!(
+        snap.external_client_apps.len(),
+        1,
+        "one app: {:#?}",
+        snap.external_client_apps
+    );
+    assert_eq!(
+        snap.permission_set_license_assigns
+            .iter()
+            .filter(|l| l.assignee_id == user.id)
+            .count(),
+        1
+    );
+}
+
+/// Nothing of connectord's is left: no app, no permission set, no active integration user.
+fn assert_nothing_left(org: &OrgHandle) {
+    let snap = org.snapshot();
+    assert!(
+        snap.active_integration_users().is_empty(),
+        "{:#?}",
+        snap.active_integration_users()
+    );
+    assert!(
+        !snap
+            .permission_sets
+            .iter()
+            .any(|p| p.name.starts_with("Connectord_"))
+    );
+    assert!(snap.external_client_apps.is_empty());
+    assert!(snap.permission_set_license_assigns.is_empty());
+}
+
+async fn ready(world: &World, id: Uuid) {
+    let outcome = world.converge(id).await;
+    let status = world.status(id).await;
+    assert_eq!(
+        outcome,
+        Outcome::Settled(Phase::Ready),
+        "status: {status:#?}\ntrail:\n{}",
+        world.trail(id).await
+    );
+}
+
+#[sqlx::test]
+async fn turning_on_creates_a_verified_least_privilege_connection(pool: PgPool) {
+    let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
+    let org = world.org("org1");
+    let id = world.add("acme", &org, &FIELDS, true).await;
+    org.reset_api_calls();
+
+    ready(&world, id).await;
+
+    assert_exactly_one_connection(&org, &FIELDS);
+    let status = world.status(id).await;
+    assert_eq!(status.phase, Phase::Ready);
+    assert!(status.error_code.is_none());
+    assert!(status.verified_at.is_some());
+    for column in [
+        &status.connected_app_name,
+        &status.connected_app_id,
+        &status.consumer_key,
+        &status.integration_username,
+        &status.integration_user_id,
+        &status.permission_set_name,
+        &status.permission_set_id,
+    ] {
+        assert!(
+            column.is_some(),
+            "every detail column is filled: {status:#?}"
+        );
+    }
+    assert_eq!(
+        status
+            .granted_fields
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        set(&FIELDS)
+    );
+    let calls = org.api_calls();
+    println!("turn on: {} API calls {:?}", calls.total, calls.by_kind);
+}
+
+#[sqlx::test]
+async fn turning_off_removes_everything_and_deactivates_the_user(pool: PgPool) {
+    let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
+    let org = world.org("org1");
+    let id = world.add("acme", &org, &FIELDS, true).await;
+    ready(&world, id).await;
+
+    store::set_enabled(&world.pool, id, false).await.unwrap();
+    assert_eq!(world.converge(id).await, Outcome::Settled(Phase::Disabled));
+
+    assert_nothing_left(&org);
+    let snap = org.snapshot();
+    let username = world.status(id).await.integration_username;
+    assert!(username.is_none(), "no details once disabled");
+    assert!(
+        snap.users
+            .iter()
+            .any(|u| u.username.starts_with("connectord.") && !u.is_active),
+        "the user is deactivated, not deleted"
+    );
+    store::delete_connection(&world.pool, id)
+        .await
+        .expect("a disabled connection can be deleted");
+}

@@ -1,0 +1,130 @@
+//! A world for end-to-end tests: a simulator, a fresh database and a reconciler wired to both.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use connectord::config::Settings;
+use connectord::reconcile::{Outcome, Reconciler};
+use connectord::salesforce::{Salesforce, Tuning};
+use connectord::secrets::Sealer;
+use connectord::simulator::{OrgHandle, Simulator, SimulatorConfig};
+use connectord::store::{self, NewConnection};
+use secrecy::SecretString;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub struct World {
+    pub pool: PgPool,
+    pub simulator: Simulator,
+    pub reconciler: Reconciler,
+}
+
+pub fn settings_for(simulator: &Simulator, key: &[u8; 32]) -> Settings {
+    let key = base64::engine::general_purpose::STANDARD.encode(key);
+    Settings::load_from([
+        (
+            "CONNECTORD__SALESFORCE__CLIENT_ID".to_owned(),
+            simulator.client_id(),
+        ),
+        (
+            "CONNECTORD__SALESFORCE__CLIENT_SECRET".to_owned(),
+            simulator.client_secret(),
+        ),
+        (
+            "CONNECTORD__SALESFORCE__LOGIN_URL".to_owned(),
+            simulator.login_url().to_string(),
+        ),
+        (
+            "CONNECTORD__SALESFORCE__ALLOW_LOOPBACK_HTTP".to_owned(),
+            "true".to_owned(),
+        ),
+        ("CONNECTORD__SECRETS__KEY".to_owned(), key),
+    ])
+    .expect("test settings load")
+}
+
+/// Fast retries and deploy polls, so tests do not wait on production pacing.
+pub fn fast_tuning() -> Tuning {
+    Tuning {
+        retry_attempts: 3,
+        retry_base: Duration::from_millis(5),
+        deploy_first_poll: Duration::from_millis(5),
+        deploy_max_poll_interval: Duration::from_millis(20),
+        deploy_max_wait: Duration::from_secs(5),
+    }
+}
+
+impl World {
+    pub async fn start(pool: PgPool, config: SimulatorConfig) -> World {
+        let simulator = Simulator::start(config).await.expect("simulator starts");
+        let key: [u8; 32] = rand::random();
+        let settings = settings_for(&simulator, &key);
+        let salesforce =
+            Salesforce::with_tuning(&settings.salesforce, fast_tuning()).expect("client");
+        let reconciler = Reconciler {
+            pool: pool.clone(),
+            salesforce,
+            sealer: Arc::new(Sealer::from_settings(&settings.secrets).expect("sealer")),
+            resync_interval: Duration::from_secs(600),
+            allow_loopback_http: true,
+        };
+        World {
+            pool,
+            simulator,
+            reconciler,
+        }
+    }
+
+    pub fn org(&self, name: &str) -> OrgHandle {
+        self.simulator.org(name).expect("org exists")
+    }
+
+    /// Adds a connection to `org` for `tenant`, with the org's admin refresh token.
+    pub async fn add(&self, tenant: &str, org: &OrgHandle, fields: &[&str], enabled: bool) -> Uuid {
+        let new = NewConnection {
+            tenant_id: tenant.to_owned(),
+            instance_url: org.instance_url().as_str().trim_end_matches('/').to_owned(),
+            required_fields: fields.iter().map(|f| f.to_string()).collect(),
+            enabled,
+        };
+        let token = SecretString::from(org.admin_refresh_token());
+        store::insert_connection(&self.pool, &self.reconciler.sealer, &new, &token)
+            .await
+            .expect("insert connection")
+    }
+
+    /// Runs passes until one settles or fails (at most a few), returning the last outcome.
+    pub async fn converge(&self, id: Uuid) -> Outcome {
+        let mut last = Outcome::Gone;
+        for _ in 0..3 {
+            last = self.reconciler.reconcile_once(id).await.expect("pass runs");
+            if matches!(last, Outcome::Settled(_) | Outcome::Gone) {
+                break;
+            }
+        }
+        last
+    }
+
+    pub async fn status(&self, id: Uuid) -> store::ConnectionStatus {
+        store::get_status(&self.pool, id)
+            .await
+            .expect("status read")
+            .expect("status exists")
+    }
+}
+
+impl World {
+    /// The audit trail, oldest first, as `action outcome detail` lines (for failure messages).
+    pub async fn trail(&self, id: Uuid) -> String {
+        let events = store::recent_events(&self.pool, id, 200)
+            .await
+            .expect("events");
+        events
+            .iter()
+            .rev()
+            .map(|e| format!("{} {} {}", e.action, e.outcome, e.detail))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
