@@ -76,10 +76,11 @@ impl From<sqlx::Error> for StoreError {
         let constraint = pg.constraint().map(str::to_owned);
         // The bare unique index only speaks when two writers race past the friendlier
         // trigger check; say the same thing the trigger would have.
-        let message = match constraint.as_deref() {
-            Some("connections_tenant_instance_unique") if pg.code() == "23505" => {
-                let detail = pg.detail().unwrap_or_default();
-                format!("this tenant already has a connection to this instance URL ({detail})")
+        let message = match (constraint.as_deref(), pg.detail()) {
+            (Some("connections_tenant_instance_unique"), Some(detail))
+                if pg.message().starts_with("duplicate key") =>
+            {
+                format!("the tenant already has a connection to this instance URL: {detail}")
             }
             _ => pg.message().to_owned(),
         };
