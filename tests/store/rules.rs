@@ -294,3 +294,50 @@ async fn the_unique_constraint_still_speaks_plainly_when_writers_race_past_the_t
     );
     assert!(error.is_bad_input());
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_writer_granted_only_the_product_tables_can_insert_update_and_delete(pool: PgPool) {
+    // The rules read and write tables the product is not granted; they must still work.
+    // Everything happens in one transaction that is rolled back, the role included.
+    let role = format!("connectord_test_writer_{}", uuid::Uuid::new_v4().simple());
+    let mut tx = pool.begin().await.unwrap();
+    for statement in [
+        format!("CREATE ROLE {role} NOLOGIN"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON connections TO {role}"),
+        format!("GRANT SELECT ON connection_status, connection_events TO {role}"),
+        format!("SET LOCAL ROLE {role}"),
+    ] {
+        sqlx::query(&statement).execute(&mut *tx).await.unwrap();
+    }
+    let id: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO connections (tenant_id, instance_url) VALUES ('acme', $1) RETURNING id",
+    )
+    .bind(ACME)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE connections SET enabled = false, tenant_id = 'acme2' WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    // The daemon reports the teardown ...
+    sqlx::query("RESET ROLE").execute(&mut *tx).await.unwrap();
+    sqlx::query("INSERT INTO connection_status (connection_id, phase) VALUES ($1, 'disabled')")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query(&format!("SET LOCAL ROLE {role}"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    // ... and the product deletes the row.
+    let deleted = sqlx::query("DELETE FROM connections WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(deleted.rows_affected(), 1);
+    tx.rollback().await.unwrap();
+}
