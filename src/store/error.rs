@@ -16,8 +16,9 @@ pub enum StoreError {
     /// No `connections` row has this id.
     #[error("no connection {0}")]
     NotFound(Uuid),
-    /// A sealed credential could not be opened.
-    #[error("connection {id}: cannot open its sealed {purpose}")]
+    /// A credential could not be sealed, or a sealed one could not be opened (the cause says
+    /// which).
+    #[error("connection {id}, {purpose}")]
     Seal {
         id: Uuid,
         purpose: &'static str,

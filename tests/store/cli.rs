@@ -247,3 +247,22 @@ async fn status_lists_connections_as_a_table_or_json_without_secrets(pool: PgPoo
         "no connections for tenant \"initech\""
     );
 }
+
+#[tokio::test]
+async fn an_unreachable_database_exits_1_without_repeating_the_password() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_connectord"))
+        .arg("status")
+        .env(
+            "DATABASE_URL",
+            "postgres://app:hunter2-secret@127.0.0.1:1/connectord",
+        )
+        .env("CONNECTORD__DATABASE__CONNECT_TIMEOUT", "2s")
+        .env("CONNECTORD__LOG__FORMAT", "pretty")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("cannot connect to the database"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}
