@@ -82,7 +82,7 @@ CREATE TRIGGER connections_10_validate
 -- concurrent inserts cannot both see room for one more. Under READ COMMITTED (PostgreSQL's
 -- default) each statement below sees what the previous lock holder committed.
 CREATE FUNCTION connections_tenant_rules() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     cap integer;
     existing integer;
@@ -128,6 +128,14 @@ $$;
 CREATE TRIGGER connections_20_tenant_rules
     BEFORE INSERT OR UPDATE OF tenant_id, instance_url ON connections
     FOR EACH ROW EXECUTE FUNCTION connections_tenant_rules();
+
+-- Runs as the role that applied the migrations, so a writer needs no grant on
+-- connectord_settings; the search path is pinned to this schema (temporary objects last)
+-- so that nothing can be slipped in.
+DO $pin$ BEGIN
+    EXECUTE format('ALTER FUNCTION connections_tenant_rules() SET search_path = %I, pg_temp',
+                   current_schema());
+END $pin$;
 
 -- `generation` counts changes of the desired state; the daemon compares it with
 -- `connection_status.observed_generation`. Writers cannot set it themselves.

@@ -32,7 +32,7 @@ CREATE TABLE connection_status (
 -- FOR SHARE waits for a daemon transaction that is changing the status right now, and keeps
 -- it from changing the status until this delete commits.
 CREATE FUNCTION connections_guard_delete() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     current_phase text;
 BEGIN
@@ -55,3 +55,10 @@ $$;
 CREATE TRIGGER connections_05_guard_delete
     BEFORE DELETE ON connections
     FOR EACH ROW EXECUTE FUNCTION connections_guard_delete();
+
+-- Runs as the role that applied the migrations: the product may delete rows without being
+-- allowed to lock (or even update) connection_status. The search path is pinned likewise.
+DO $pin$ BEGIN
+    EXECUTE format('ALTER FUNCTION connections_guard_delete() SET search_path = %I, pg_temp',
+                   current_schema());
+END $pin$;

@@ -13,7 +13,7 @@ CREATE INDEX connection_events_connection_at ON connection_events (connection_id
 
 -- The trail records the deletion of the row itself, with what identified it.
 CREATE FUNCTION connections_record_delete() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
     INSERT INTO connection_events (connection_id, action, outcome, detail)
     VALUES (OLD.id, 'connection_deleted', 'ok',
@@ -26,3 +26,10 @@ $$;
 CREATE TRIGGER connections_80_record_delete
     AFTER DELETE ON connections
     FOR EACH ROW EXECUTE FUNCTION connections_record_delete();
+
+-- Runs as the role that applied the migrations: deleting a row needs no grant on the audit
+-- trail. The search path is pinned likewise.
+DO $pin$ BEGIN
+    EXECUTE format('ALTER FUNCTION connections_record_delete() SET search_path = %I, pg_temp',
+                   current_schema());
+END $pin$;

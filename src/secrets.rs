@@ -162,18 +162,18 @@ impl Sealer {
         purpose: Purpose,
         sealed: &[u8],
     ) -> Result<SecretString, SealError> {
-        let (key_id, nonce, ciphertext) = parse(sealed)?;
+        let parts = parse(sealed)?;
         let key = std::iter::once(&self.current)
             .chain(&self.previous)
-            .find(|k| k.id == key_id)
-            .ok_or_else(|| SealError::UnknownKey(hex(&key_id)))?;
+            .find(|k| k.id == parts.key_id)
+            .ok_or_else(|| SealError::UnknownKey(hex(&parts.key_id)))?;
         let aad = associated_data(&sealed[..1 + KEY_ID_LEN], id, purpose);
         let mut plaintext = key
             .cipher
             .decrypt(
-                GenericArray::from_slice(nonce),
+                GenericArray::from_slice(parts.nonce),
                 Payload {
-                    msg: ciphertext,
+                    msg: parts.ciphertext,
                     aad: &aad,
                 },
             )
@@ -191,23 +191,30 @@ impl Sealer {
     /// an older key or format, or cannot be read at all).
     pub fn needs_reseal(&self, sealed: &[u8]) -> bool {
         match parse(sealed) {
-            Ok((key_id, _, _)) => key_id != self.current.id,
+            Ok(parts) => parts.key_id != self.current.id,
             Err(_) => true,
         }
     }
 }
 
-fn parse(sealed: &[u8]) -> Result<([u8; KEY_ID_LEN], &[u8], &[u8]), SealError> {
+/// The parts of a sealed value.
+struct Parts<'a> {
+    key_id: [u8; KEY_ID_LEN],
+    nonce: &'a [u8],
+    ciphertext: &'a [u8],
+}
+
+fn parse(sealed: &[u8]) -> Result<Parts<'_>, SealError> {
     if sealed.len() < HEADER_LEN || sealed[0] != VERSION {
         return Err(SealError::Malformed);
     }
     let mut key_id = [0u8; KEY_ID_LEN];
     key_id.copy_from_slice(&sealed[1..1 + KEY_ID_LEN]);
-    Ok((
+    Ok(Parts {
         key_id,
-        &sealed[1 + KEY_ID_LEN..HEADER_LEN],
-        &sealed[HEADER_LEN..],
-    ))
+        nonce: &sealed[1 + KEY_ID_LEN..HEADER_LEN],
+        ciphertext: &sealed[HEADER_LEN..],
+    })
 }
 
 /// Version and key id, then the connection id, then the purpose.

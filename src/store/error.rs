@@ -16,8 +16,9 @@ pub enum StoreError {
     /// No `connections` row has this id.
     #[error("no connection {0}")]
     NotFound(Uuid),
-    /// A sealed credential could not be opened.
-    #[error("connection {id}: cannot open its sealed {purpose}")]
+    /// A credential could not be sealed, or a sealed one could not be opened (the cause says
+    /// which).
+    #[error("connection {id}, {purpose}")]
     Seal {
         id: Uuid,
         purpose: &'static str,
@@ -76,10 +77,11 @@ impl From<sqlx::Error> for StoreError {
         let constraint = pg.constraint().map(str::to_owned);
         // The bare unique index only speaks when two writers race past the friendlier
         // trigger check; say the same thing the trigger would have.
-        let message = match constraint.as_deref() {
-            Some("connections_tenant_instance_unique") if pg.code() == "23505" => {
-                let detail = pg.detail().unwrap_or_default();
-                format!("this tenant already has a connection to this instance URL ({detail})")
+        let message = match (constraint.as_deref(), pg.detail()) {
+            (Some("connections_tenant_instance_unique"), Some(detail))
+                if pg.message().starts_with("duplicate key") =>
+            {
+                format!("the tenant already has a connection to this instance URL: {detail}")
             }
             _ => pg.message().to_owned(),
         };

@@ -1,0 +1,10 @@
+//! Integration tests of the PostgreSQL contract, the sealed credentials and the command line.
+//! Each `#[sqlx::test]` gets a fresh database (migrated unless it says otherwise).
+
+mod cli;
+mod generation;
+mod helpers;
+mod notify;
+mod remove;
+mod rules;
+mod sealing;
