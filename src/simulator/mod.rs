@@ -11,6 +11,7 @@ mod connect;
 mod dml;
 mod errors;
 mod faults;
+mod handle;
 pub mod ids;
 mod inspect;
 mod listener;
@@ -29,13 +30,14 @@ use std::net::SocketAddr;
 
 pub use config::{OrgConfig, SimulatorConfig};
 pub use faults::Faults;
+pub use handle::OrgHandle;
 pub use inspect::{
     ApiCalls, AssignmentRecord, ExternalClientAppRecord, FieldPermissionRecord,
     LicenseAssignRecord, LicenseRecord, ObjectPermissionRecord, OrgSnapshot, PermissionSetRecord,
     UserRecord,
 };
 pub use seed::{INTEGRATION_LICENSE, INTEGRATION_PROFILE, INTEGRATION_PSL};
-pub use server::{OrgHandle, Simulator};
+pub use server::Simulator;
 
 /// `connectord simulate`: serve `orgs` fake orgs (login endpoint on `listen`) until SIGINT or
 /// SIGTERM.

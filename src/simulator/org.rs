@@ -169,8 +169,7 @@ pub struct Cursor {
     pub offset: usize,
 }
 
-/// One org's state.
-#[derive(Debug)]
+/// One org's state. Its `Debug` leaves out tokens and secrets.
 pub struct OrgState {
     pub name: String,
     pub org_id: String,
@@ -189,6 +188,18 @@ pub struct OrgState {
     pub calls_total: u64,
     pub deploys: HashMap<String, Deploy>,
     pub cursors: HashMap<String, Cursor>,
+}
+
+impl std::fmt::Debug for OrgState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrgState")
+            .field("name", &self.name)
+            .field("org_id", &self.org_id)
+            .field("instance_url", &self.instance_url.as_str())
+            .field("sessions", &self.sessions.len())
+            .field("api_used", &self.api_used)
+            .finish_non_exhaustive()
+    }
 }
 
 impl OrgState {
@@ -224,8 +235,7 @@ impl Org {
     }
 }
 
-/// What all orgs of one simulator share.
-#[derive(Debug)]
+/// What all orgs of one simulator share. Its `Debug` leaves out the client secret.
 pub struct World {
     pub client_id: String,
     pub client_secret: String,
@@ -233,6 +243,15 @@ pub struct World {
     pub usernames: Mutex<HashMap<String, String>>,
     pub orgs: RwLock<Vec<Arc<Org>>>,
     pub login_url: RwLock<Option<Url>>,
+}
+
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("World")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[REDACTED]")
+            .finish_non_exhaustive()
+    }
 }
 
 impl World {
@@ -257,5 +276,24 @@ impl World {
 
     pub fn login_url(&self) -> Option<Url> {
         self.login_url.read().ok().and_then(|u| u.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_holds_no_token_or_secret() {
+        let config = super::super::config::OrgConfig::named("acme");
+        let url = Url::parse("http://127.0.0.1:1").unwrap_or_else(|_| unreachable!());
+        let state = super::super::seed::seed(&config, 1, url);
+        let printed = format!("{state:?}");
+        assert!(!printed.contains(&state.admin_refresh_token));
+        let global = EcaGlobalOauth {
+            consumer_secret: "s3cr3t-value".into(),
+            ..Default::default()
+        };
+        assert!(!format!("{global:?}").contains("s3cr3t-value"));
     }
 }

@@ -19,24 +19,25 @@ use url::Url;
 
 use super::config::SimulatorConfig;
 use super::errors::SfError;
-use super::faults::{FaultState, Faults, Injected};
-use super::inspect::{self, ApiCalls, OrgSnapshot};
+use super::faults::{FaultState, Injected};
+use super::handle::OrgHandle;
+use super::inspect;
 use super::listener::{ConnInfo, KillableListener};
 use super::org::{Org, World};
-use super::{dml, oauth, rest, seed};
+use super::{oauth, rest, seed};
 
 #[derive(Clone)]
-struct OrgApp {
-    org: Arc<Org>,
-    world: Arc<World>,
+pub(super) struct OrgApp {
+    pub(super) org: Arc<Org>,
+    pub(super) world: Arc<World>,
 }
 
-struct Served {
+pub(super) struct Served {
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<()>,
 }
 
-async fn stop(served: Served) {
+pub(super) async fn stop(served: Served) {
     let _ = served.shutdown.send(());
     let mut task = served.task;
     if tokio::time::timeout(Duration::from_secs(2), &mut task)
@@ -47,7 +48,10 @@ async fn stop(served: Served) {
     }
 }
 
-async fn serve(router: Router, addr: SocketAddr) -> anyhow::Result<(SocketAddr, Served)> {
+pub(super) async fn serve(
+    router: Router,
+    addr: SocketAddr,
+) -> anyhow::Result<(SocketAddr, Served)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
@@ -135,7 +139,7 @@ async fn calls_json(State(app): State<OrgApp>) -> Response {
     axum::Json(inspect::calls(&app.org.lock())).into_response()
 }
 
-fn org_router(app: OrgApp) -> Router {
+pub(super) fn org_router(app: OrgApp) -> Router {
     let faulty = Router::new()
         .route("/services/oauth2/token", post(org_token))
         .fallback(org_rest)
@@ -161,164 +165,8 @@ async fn login_other() -> Response {
         .into_response()
 }
 
-fn local_url(addr: SocketAddr) -> anyhow::Result<Url> {
+pub(super) fn local_url(addr: SocketAddr) -> anyhow::Result<Url> {
     Ok(Url::parse(&format!("http://{addr}"))?)
-}
-
-/// One simulated org, as tests drive it. Cheap to clone.
-#[derive(Clone)]
-pub struct OrgHandle {
-    org: Arc<Org>,
-    world: Arc<World>,
-    served: Arc<Mutex<Option<Served>>>,
-}
-
-impl OrgHandle {
-    pub fn name(&self) -> String {
-        self.org.lock().name.clone()
-    }
-
-    /// `http://127.0.0.1:PORT/` (no path, like a My Domain URL).
-    pub fn instance_url(&self) -> Url {
-        self.org.lock().instance_url.clone()
-    }
-
-    /// The seeded admin refresh token, issued to the product's client.
-    pub fn admin_refresh_token(&self) -> String {
-        self.org.lock().admin_refresh_token.clone()
-    }
-
-    pub fn org_id(&self) -> String {
-        self.org.lock().org_id.clone()
-    }
-
-    pub fn snapshot(&self) -> OrgSnapshot {
-        inspect::snapshot(&self.org.lock())
-    }
-
-    pub fn api_calls(&self) -> ApiCalls {
-        inspect::calls(&self.org.lock())
-    }
-
-    /// Zeroes the call counters and the API usage.
-    pub fn reset_api_calls(&self) {
-        let mut state = self.org.lock();
-        state.calls.clear();
-        state.calls_total = 0;
-        state.api_used = 0;
-    }
-
-    pub fn faults(&self) -> Faults {
-        Faults {
-            org: self.org.clone(),
-        }
-    }
-
-    /// A My Domain rename: the org moves to a new listener (new instance URL) and the old one
-    /// stops answering; the login endpoint names the new URL from then on.
-    pub async fn rename(&self, new_name: &str) -> anyhow::Result<Url> {
-        let app = OrgApp {
-            org: self.org.clone(),
-            world: self.world.clone(),
-        };
-        let (addr, served) = serve(org_router(app), SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-        let url = local_url(addr)?;
-        {
-            let mut state = self.org.lock();
-            state.name = new_name.to_string();
-            state.instance_url = url.clone();
-        }
-        let old = self
-            .served
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .replace(served);
-        if let Some(old) = old {
-            stop(old).await;
-        }
-        Ok(url)
-    }
-
-    /// Deletes a record as an org admin would in Setup (drift). Users are deactivated instead.
-    pub fn admin_delete(&self, sobject: &str, id: &str) -> anyhow::Result<()> {
-        let mut state = self.org.lock();
-        let actor = super::access::Actor {
-            user_id: state.admin_user_id.clone(),
-            admin: true,
-        };
-        if sobject == "User" {
-            return dml::update(
-                &mut state,
-                &self.world,
-                &actor,
-                sobject,
-                id,
-                &json!({"IsActive": false}),
-            )
-            .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message));
-        }
-        if sobject == "ExternalClientApplication" {
-            let name = state
-                .data
-                .ecas
-                .values()
-                .find(|b| b.id == super::ids::to_18(id))
-                .map(|b| b.developer_name.clone());
-            let name = name.ok_or_else(|| anyhow::anyhow!("no such app {id}"))?;
-            state.data.ecas.remove(&name);
-            super::metadata::deploy::sync_records(&mut state);
-            return Ok(());
-        }
-        dml::delete(&mut state, &actor, sobject, id)
-            .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))
-    }
-
-    /// Updates a record as an org admin would (drift), with the same rules as the API.
-    pub fn admin_update(
-        &self,
-        sobject: &str,
-        id: &str,
-        fields: serde_json::Value,
-    ) -> anyhow::Result<()> {
-        let mut state = self.org.lock();
-        let actor = super::access::Actor {
-            user_id: state.admin_user_id.clone(),
-            admin: true,
-        };
-        dml::update(&mut state, &self.world, &actor, sobject, id, &fields)
-            .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))
-    }
-
-    /// Creates a record as an org admin would; answers its id.
-    pub fn admin_create(&self, sobject: &str, fields: serde_json::Value) -> anyhow::Result<String> {
-        let mut state = self.org.lock();
-        let actor = super::access::Actor {
-            user_id: state.admin_user_id.clone(),
-            admin: true,
-        };
-        dml::create(&mut state, &self.world, &actor, sobject, &fields)
-            .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))
-    }
-
-    /// Changes the daily API allowance.
-    pub fn set_daily_api_limit(&self, limit: u64) {
-        self.org.lock().config.daily_api_limit = limit;
-    }
-
-    /// Changes the query page size (to exercise `nextRecordsUrl`).
-    pub fn set_query_page_size(&self, size: usize) {
-        self.org.lock().config.query_page_size = size.max(1);
-    }
-
-    /// Changes how many status polls a new deploy takes.
-    pub fn set_deploy_polls_until_done(&self, polls: u32) {
-        self.org.lock().config.deploy_polls_until_done = polls.max(1);
-    }
-
-    /// Changes how long new access tokens live.
-    pub fn set_access_token_ttl(&self, ttl: Duration) {
-        self.org.lock().config.access_token_ttl = ttl;
-    }
 }
 
 /// The running simulator.
@@ -394,11 +242,7 @@ impl Simulator {
             if let Ok(mut all) = world.orgs.write() {
                 all.push(org.clone());
             }
-            orgs.push(OrgHandle {
-                org,
-                world: world.clone(),
-                served: Arc::new(Mutex::new(Some(served))),
-            });
+            orgs.push(OrgHandle::new(org, world.clone(), served));
         }
         Ok(Simulator {
             world,
@@ -432,7 +276,7 @@ impl Simulator {
     /// Stops every listener.
     pub async fn shutdown(self) {
         for org in self.orgs {
-            let served = org.served.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let served = org.take_served();
             if let Some(served) = served {
                 stop(served).await;
             }

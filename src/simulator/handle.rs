@@ -1,0 +1,187 @@
+//! [`OrgHandle`]: what tests and the demo hold to drive one simulated org.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+use url::Url;
+
+use super::dml;
+use super::faults::Faults;
+use super::inspect::{self, ApiCalls, OrgSnapshot};
+use super::org::{Org, World};
+use super::server::{OrgApp, Served, local_url, org_router, serve, stop};
+
+/// One simulated org, as tests drive it. Cheap to clone.
+#[derive(Clone)]
+pub struct OrgHandle {
+    org: Arc<Org>,
+    world: Arc<World>,
+    served: Arc<Mutex<Option<Served>>>,
+}
+
+impl OrgHandle {
+    pub fn name(&self) -> String {
+        self.org.lock().name.clone()
+    }
+
+    /// `http://127.0.0.1:PORT/` (no path, like a My Domain URL).
+    pub fn instance_url(&self) -> Url {
+        self.org.lock().instance_url.clone()
+    }
+
+    /// The seeded admin refresh token, issued to the product's client.
+    pub fn admin_refresh_token(&self) -> String {
+        self.org.lock().admin_refresh_token.clone()
+    }
+
+    pub fn org_id(&self) -> String {
+        self.org.lock().org_id.clone()
+    }
+
+    pub fn snapshot(&self) -> OrgSnapshot {
+        inspect::snapshot(&self.org.lock())
+    }
+
+    pub fn api_calls(&self) -> ApiCalls {
+        inspect::calls(&self.org.lock())
+    }
+
+    /// Zeroes the call counters and the API usage.
+    pub fn reset_api_calls(&self) {
+        let mut state = self.org.lock();
+        state.calls.clear();
+        state.calls_total = 0;
+        state.api_used = 0;
+    }
+
+    pub fn faults(&self) -> Faults {
+        Faults {
+            org: self.org.clone(),
+        }
+    }
+
+    /// A My Domain rename: the org moves to a new listener (new instance URL) and the old one
+    /// stops answering; the login endpoint names the new URL from then on.
+    pub async fn rename(&self, new_name: &str) -> anyhow::Result<Url> {
+        let app = OrgApp {
+            org: self.org.clone(),
+            world: self.world.clone(),
+        };
+        let (addr, served) = serve(
+            org_router(app),
+            std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        )
+        .await?;
+        let url = local_url(addr)?;
+        {
+            let mut state = self.org.lock();
+            state.name = new_name.to_string();
+            state.instance_url = url.clone();
+        }
+        let old = self
+            .served
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(served);
+        if let Some(old) = old {
+            stop(old).await;
+        }
+        Ok(url)
+    }
+
+    /// Deletes a record as an org admin would in Setup (drift). Users are deactivated instead.
+    pub fn admin_delete(&self, sobject: &str, id: &str) -> anyhow::Result<()> {
+        let mut state = self.org.lock();
+        let actor = super::access::Actor {
+            user_id: state.admin_user_id.clone(),
+            admin: true,
+        };
+        if sobject == "User" {
+            return dml::update(
+                &mut state,
+                &self.world,
+                &actor,
+                sobject,
+                id,
+                &json!({"IsActive": false}),
+            )
+            .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message));
+        }
+        if sobject == "ExternalClientApplication" {
+            let name = state
+                .data
+                .ecas
+                .values()
+                .find(|b| b.id == super::ids::to_18(id))
+                .map(|b| b.developer_name.clone());
+            let name = name.ok_or_else(|| anyhow::anyhow!("no such app {id}"))?;
+            state.data.ecas.remove(&name);
+            super::metadata::deploy::sync_records(&mut state);
+            return Ok(());
+        }
+        dml::delete(&mut state, &actor, sobject, id)
+            .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))
+    }
+
+    /// Updates a record as an org admin would (drift), with the same rules as the API.
+    pub fn admin_update(
+        &self,
+        sobject: &str,
+        id: &str,
+        fields: serde_json::Value,
+    ) -> anyhow::Result<()> {
+        let mut state = self.org.lock();
+        let actor = super::access::Actor {
+            user_id: state.admin_user_id.clone(),
+            admin: true,
+        };
+        dml::update(&mut state, &self.world, &actor, sobject, id, &fields)
+            .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))
+    }
+
+    /// Creates a record as an org admin would; answers its id.
+    pub fn admin_create(&self, sobject: &str, fields: serde_json::Value) -> anyhow::Result<String> {
+        let mut state = self.org.lock();
+        let actor = super::access::Actor {
+            user_id: state.admin_user_id.clone(),
+            admin: true,
+        };
+        dml::create(&mut state, &self.world, &actor, sobject, &fields)
+            .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))
+    }
+
+    /// Changes the daily API allowance.
+    pub fn set_daily_api_limit(&self, limit: u64) {
+        self.org.lock().config.daily_api_limit = limit;
+    }
+
+    /// Changes the query page size (to exercise `nextRecordsUrl`).
+    pub fn set_query_page_size(&self, size: usize) {
+        self.org.lock().config.query_page_size = size.max(1);
+    }
+
+    /// Changes how many status polls a new deploy takes.
+    pub fn set_deploy_polls_until_done(&self, polls: u32) {
+        self.org.lock().config.deploy_polls_until_done = polls.max(1);
+    }
+
+    /// Changes how long new access tokens live.
+    pub fn set_access_token_ttl(&self, ttl: Duration) {
+        self.org.lock().config.access_token_ttl = ttl;
+    }
+}
+
+impl OrgHandle {
+    pub(super) fn new(org: Arc<Org>, world: Arc<World>, served: Served) -> Self {
+        OrgHandle {
+            org,
+            world,
+            served: Arc::new(Mutex::new(Some(served))),
+        }
+    }
+
+    pub(super) fn take_served(&self) -> Option<Served> {
+        self.served.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}

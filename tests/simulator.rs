@@ -1,0 +1,15 @@
+//! The strict Salesforce simulator, driven with plain reqwest: every rule is checked with its
+//! exact status code and error body.
+
+#[path = "simulator/collections.rs"]
+mod collections;
+#[path = "simulator/deploy.rs"]
+mod deploy;
+#[path = "simulator/faults.rs"]
+mod faults;
+#[path = "simulator/helpers.rs"]
+mod helpers;
+#[path = "simulator/oauth.rs"]
+mod oauth;
+#[path = "simulator/records.rs"]
+mod records;
