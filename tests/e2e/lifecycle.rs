@@ -189,18 +189,34 @@ async fn changing_the_fields_recreates_the_connection_make_before_break(pool: Pg
     ready(&world, id).await;
     let before = world.status(id).await;
 
-    let wider = ["Account.Name", "Account.Industry", "Contact.Email", "Opportunity.Amount"];
-    store::set_fields(&world.pool, id, &wider.map(String::from)).await.unwrap();
+    let wider = [
+        "Account.Name",
+        "Account.Industry",
+        "Contact.Email",
+        "Opportunity.Amount",
+    ];
+    store::set_fields(&world.pool, id, &wider.map(String::from))
+        .await
+        .unwrap();
     ready(&world, id).await;
 
     let after = world.status(id).await;
-    assert_ne!(after.connected_app_name, before.connected_app_name, "a new app");
-    assert_ne!(after.integration_username, before.integration_username, "a new user");
+    assert_ne!(
+        after.connected_app_name, before.connected_app_name,
+        "a new app"
+    );
+    assert_ne!(
+        after.integration_username, before.integration_username,
+        "a new user"
+    );
     assert_exactly_one_connection(&org, &wider);
     let trail = world.trail(id).await;
     let promote = trail.find("promote ok").expect("promoted");
     let old_removed = trail.rfind("remove_app ok").expect("old app removed");
-    assert!(promote < old_removed, "the new set was promoted before the old one was removed:\n{trail}");
+    assert!(
+        promote < old_removed,
+        "the new set was promoted before the old one was removed:\n{trail}"
+    );
 }
 
 #[sqlx::test]
@@ -212,11 +228,17 @@ async fn without_a_spare_seat_a_scope_change_breaks_before_it_makes(pool: PgPool
     let id = world.add("acme", &org, &FIELDS, true).await;
     ready(&world, id).await;
 
-    store::set_fields(&world.pool, id, &["Account.Name".to_owned()]).await.unwrap();
+    store::set_fields(&world.pool, id, &["Account.Name".to_owned()])
+        .await
+        .unwrap();
     ready(&world, id).await;
 
     assert_exactly_one_connection(&org, &["Account.Name"]);
-    assert!(world.trail(id).await.contains("no_spare_seat"), "{}", world.trail(id).await);
+    assert!(
+        world.trail(id).await.contains("no_spare_seat"),
+        "{}",
+        world.trail(id).await
+    );
 }
 
 #[sqlx::test]
@@ -250,24 +272,50 @@ async fn drift_is_repaired_and_reported(pool: PgPool) {
     let ps = status.permission_set_id.clone().unwrap();
     let snap = org.snapshot();
     // Someone removes a field grant, unassigns the permission set, and adds a grant of their own.
-    let grant = snap.field_permissions.iter().find(|g| g.parent_id == ps && g.field == "Contact.Email").unwrap();
+    let grant = snap
+        .field_permissions
+        .iter()
+        .find(|g| g.parent_id == ps && g.field == "Contact.Email")
+        .unwrap();
     org.admin_delete("FieldPermissions", &grant.id).unwrap();
-    let assignment = snap.permission_set_assignments.iter().find(|a| a.permission_set_id == ps).unwrap();
-    org.admin_delete("PermissionSetAssignment", &assignment.id).unwrap();
+    let assignment = snap
+        .permission_set_assignments
+        .iter()
+        .find(|a| a.permission_set_id == ps)
+        .unwrap();
+    org.admin_delete("PermissionSetAssignment", &assignment.id)
+        .unwrap();
     // An admin's own permission set assigned to the integration user is theirs to keep.
-    let theirs = org.admin_create("PermissionSet", serde_json::json!({"Name": "Admins_Own", "Label": "Admins own"})).unwrap();
+    let theirs = org
+        .admin_create(
+            "PermissionSet",
+            serde_json::json!({"Name": "Admins_Own", "Label": "Admins own"}),
+        )
+        .unwrap();
     let user = status.integration_user_id.clone().unwrap();
-    org.admin_create("PermissionSetAssignment", serde_json::json!({"AssigneeId": user, "PermissionSetId": theirs})).unwrap();
+    org.admin_create(
+        "PermissionSetAssignment",
+        serde_json::json!({"AssigneeId": user, "PermissionSetId": theirs}),
+    )
+    .unwrap();
     org.reset_api_calls();
 
     ready(&world, id).await;
 
     assert_exactly_one_connection(&org, &FIELDS);
     let snap = org.snapshot();
-    assert!(snap.permission_set_assignments.iter().any(|a| a.permission_set_id == theirs), "the admin's own assignment stays");
+    assert!(
+        snap.permission_set_assignments
+            .iter()
+            .any(|a| a.permission_set_id == theirs),
+        "the admin's own assignment stays"
+    );
     let trail = world.trail(id).await;
     assert!(trail.contains("drift_found"), "{trail}");
-    assert!(trail.contains("Contact.Email"), "the event names what was found:\n{trail}");
+    assert!(
+        trail.contains("Contact.Email"),
+        "the event names what was found:\n{trail}"
+    );
 }
 
 #[sqlx::test]
@@ -282,21 +330,48 @@ async fn a_settled_connection_is_checked_with_one_api_call(pool: PgPool) {
 
     let calls = org.api_calls();
     println!("drift check: {:?}", calls.by_kind);
-    assert_eq!(calls.total - calls.get("token"), 1, "one REST call: {calls:?}");
+    assert_eq!(
+        calls.total - calls.get("token"),
+        1,
+        "one REST call: {calls:?}"
+    );
 }
 
 #[sqlx::test]
 async fn an_unknown_field_needs_a_person_and_names_the_field(pool: PgPool) {
     let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
     let org = world.org("org1");
-    let id = world.add("acme", &org, &["Account.Name", "Account.NoSuchField__c"], true).await;
+    let id = world
+        .add(
+            "acme",
+            &org,
+            &["Account.Name", "Account.NoSuchField__c"],
+            true,
+        )
+        .await;
 
     let outcome = world.converge(id).await;
 
-    assert_eq!(outcome, Outcome::Failed { phase: Phase::ActionRequired, code: connectord::error_code::ErrorCode::UnknownField });
+    assert_eq!(
+        outcome,
+        Outcome::Failed {
+            phase: Phase::ActionRequired,
+            code: connectord::error_code::ErrorCode::UnknownField
+        }
+    );
     let status = world.status(id).await;
-    assert!(status.error_message.as_deref().unwrap_or_default().contains("Account.NoSuchField__c"), "{status:?}");
-    assert!(org.snapshot().active_integration_users().is_empty(), "nothing half-made is left active");
+    assert!(
+        status
+            .error_message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Account.NoSuchField__c"),
+        "{status:?}"
+    );
+    assert!(
+        org.snapshot().active_integration_users().is_empty(),
+        "nothing half-made is left active"
+    );
 }
 
 #[sqlx::test]
@@ -308,6 +383,15 @@ async fn a_revoked_admin_token_needs_a_person(pool: PgPool) {
 
     let outcome = world.converge(id).await;
 
-    assert_eq!(outcome, Outcome::Failed { phase: Phase::ActionRequired, code: connectord::error_code::ErrorCode::AdminTokenRevoked });
-    assert!(world.status(id).await.next_attempt_at.is_none(), "no retry until the row changes");
+    assert_eq!(
+        outcome,
+        Outcome::Failed {
+            phase: Phase::ActionRequired,
+            code: connectord::error_code::ErrorCode::AdminTokenRevoked
+        }
+    );
+    assert!(
+        world.status(id).await.next_attempt_at.is_none(),
+        "no retry until the row changes"
+    );
 }

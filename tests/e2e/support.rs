@@ -16,6 +16,8 @@ use uuid::Uuid;
 
 pub struct World {
     pub pool: PgPool,
+    /// The sealing key (so commands run as processes can open what the tests sealed).
+    pub key: [u8; 32],
     pub simulator: Simulator,
     pub reconciler: Reconciler,
 }
@@ -71,6 +73,7 @@ impl World {
         };
         World {
             pool,
+            key,
             simulator,
             reconciler,
         }
