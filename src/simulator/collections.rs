@@ -22,8 +22,11 @@ pub const MAX_COLLECTION_RECORDS: usize = 200;
 
 /// Whether a collection's answer holds a record that failed.
 pub fn has_failure(body: &Value) -> bool {
-    body.as_array()
-        .is_some_and(|results| results.iter().any(|r| r.get("success") != Some(&json!(true))))
+    body.as_array().is_some_and(|results| {
+        results
+            .iter()
+            .any(|r| r.get("success") != Some(&json!(true)))
+    })
 }
 
 fn is_setup(sobject: &str) -> Option<bool> {

@@ -135,8 +135,7 @@ pub fn composite(ctx: &mut Ctx, body: &[u8]) -> Answer {
         };
         // A collection answers 200 with one SaveResult per record; a failed record is the
         // subrequest's failure.
-        let failed_here =
-            !status.is_success() || (collection && collections::has_failure(&body));
+        let failed_here = !status.is_success() || (collection && collections::has_failure(&body));
         if status.is_success() {
             results.insert(reference.clone(), body.clone());
         }
@@ -180,11 +179,10 @@ fn is_heavy(url: &str) -> bool {
         .trim_start_matches('/')
         .split('/')
         .skip_while(|s| s.starts_with('v'));
-    match (segments.next(), segments.next()) {
-        (Some("query" | "queryAll"), _) => true,
-        (Some("composite"), Some("sobjects")) => true,
-        _ => false,
-    }
+    matches!(
+        (segments.next(), segments.next()),
+        (Some("query" | "queryAll"), _) | (Some("composite"), Some("sobjects"))
+    )
 }
 
 fn not_supported() -> SfError {
@@ -260,4 +258,3 @@ fn subrequest(
     };
     route(ctx, &call).map(|(status, body)| (status, body, false))
 }
-

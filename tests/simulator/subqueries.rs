@@ -64,10 +64,7 @@ async fn child_relationships_nest_a_result_per_parent_or_null() {
     assert_eq!(grant["SobjectType"], "Account");
     assert_eq!(grant["PermissionsRead"], true);
     assert_eq!(grant["PermissionsEdit"], false);
-    assert_eq!(
-        row["FieldPerms"]["records"][0]["Field"],
-        "Account.Industry"
-    );
+    assert_eq!(row["FieldPerms"]["records"][0]["Field"], "Account.Industry");
     assert_eq!(row["FieldPerms"]["records"][0]["PermissionsEdit"], false);
     assert_eq!(row["Assignments"]["totalSize"], 1);
     assert_eq!(

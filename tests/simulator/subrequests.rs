@@ -54,7 +54,11 @@ async fn a_collection_subrequest_resolves_references_and_answers_save_results() 
     for result in &results {
         assert_eq!(result["success"], true, "{result}");
         assert_eq!(result["errors"], json!([]));
-        assert!(result["id"].as_str().is_some_and(|id| id.starts_with("110")));
+        assert!(
+            result["id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("110"))
+        );
     }
     assert_eq!(responses[2]["body"][0]["success"], true);
     assert_eq!(env.org.api_calls().api_usage, 1);
@@ -226,7 +230,12 @@ async fn collections_count_toward_the_five_and_nested_composites_are_refused() {
             json!([{"message": "Limit exceeded: the maximum number of query subrequests is 5", "errorCode": "LIMIT_EXCEEDED"}])
         )
     );
-    let nested = sub("POST", "composite", "n", Some(json!({"compositeRequest": []})));
+    let nested = sub(
+        "POST",
+        "composite",
+        "n",
+        Some(json!({"compositeRequest": []})),
+    );
     let old = json!({"method": "POST", "url": "/services/data/v42.0/composite/sobjects", "referenceId": "old", "body": {"records": []}});
     let (status, answer) = env
         .post("composite", json!({"compositeRequest": [nested, old]}))

@@ -108,10 +108,30 @@ fn object(o: O) -> ObjectDef {
 /// `Assignments`; User: `PermissionSetAssignments`; Account: `Contacts`, `Opportunities`,
 /// `Cases`); a custom lookup's default relationship name ends in `__r`.
 const CHILDREN: &[(&str, &str, &str, &str)] = &[
-    ("PermissionSet", "ObjectPerms", "ObjectPermissions", "ParentId"),
-    ("PermissionSet", "FieldPerms", "FieldPermissions", "ParentId"),
-    ("PermissionSet", "Assignments", "PermissionSetAssignment", "PermissionSetId"),
-    ("User", "PermissionSetAssignments", "PermissionSetAssignment", "AssigneeId"),
+    (
+        "PermissionSet",
+        "ObjectPerms",
+        "ObjectPermissions",
+        "ParentId",
+    ),
+    (
+        "PermissionSet",
+        "FieldPerms",
+        "FieldPermissions",
+        "ParentId",
+    ),
+    (
+        "PermissionSet",
+        "Assignments",
+        "PermissionSetAssignment",
+        "PermissionSetId",
+    ),
+    (
+        "User",
+        "PermissionSetAssignments",
+        "PermissionSetAssignment",
+        "AssigneeId",
+    ),
     ("Account", "Contacts", "Contact", "AccountId"),
     ("Account", "Opportunities", "Opportunity", "AccountId"),
     ("Account", "Cases", "Case", "AccountId"),
