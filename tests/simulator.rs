@@ -13,3 +13,7 @@ mod helpers;
 mod oauth;
 #[path = "simulator/records.rs"]
 mod records;
+#[path = "simulator/subqueries.rs"]
+mod subqueries;
+#[path = "simulator/subrequests.rs"]
+mod subrequests;

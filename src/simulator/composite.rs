@@ -1,26 +1,27 @@
-//! `POST /composite` (up to 25 subrequests, at most 5 of them queries, `@{ref.field}`
-//! references, `allOrNone`) and sObject Collections (`POST`/`DELETE /composite/sobjects`,
-//! up to 200 records, one SaveResult per record in order, no mixing of setup and non-setup
-//! objects).
+//! `POST /composite`: up to 25 subrequests, at most 5 of them queries or sObject Collections,
+//! `@{ref.field}` references in URLs and bodies, `allOrNone` (REST API Developer Guide,
+//! "Composite", "Send Multiple Requests Using Composite"). Subrequests may be sObject
+//! resources, Query/QueryAll and, from API 43.0, sObject Collections; never `/composite`
+//! itself or other resources under it.
 
 use std::collections::HashMap;
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::dml;
-use super::errors::{SfError, failed_save_result, rolled_back_save_result};
-use super::ids;
+use super::collections;
+use super::errors::SfError;
 use super::org::Data;
 use super::rest::{Answer, Call, Ctx, route};
-use super::schema::schema;
 use super::sobjects::parse_body;
 
 pub const MAX_SUBREQUESTS: usize = 25;
 pub const MAX_QUERY_SUBREQUESTS: usize = 5;
-pub const MAX_COLLECTION_RECORDS: usize = 200;
+/// sObject Collections are Composite subrequests from this API version on.
+const COLLECTIONS_SINCE: f64 = 43.0;
 
-fn rollback(ctx: &mut Ctx, snapshot: Data) {
+/// Puts the org's records back as they were before a failed all-or-none operation.
+pub fn rollback(ctx: &mut Ctx, snapshot: Data) {
     ctx.state.data = snapshot;
     ctx.world
         .resync_usernames(&ctx.state.org_id, &ctx.state.data);
@@ -102,11 +103,7 @@ pub fn composite(ctx: &mut Ctx, body: &[u8]) -> Answer {
     }
     let queries = requests
         .iter()
-        .filter(|r| {
-            r.get("url")
-                .and_then(Value::as_str)
-                .is_some_and(|u| u.contains("/query"))
-        })
+        .filter(|r| r.get("url").and_then(Value::as_str).is_some_and(is_heavy))
         .count();
     if queries > MAX_QUERY_SUBREQUESTS {
         return Err(SfError::bad_request(
@@ -120,6 +117,7 @@ pub fn composite(ctx: &mut Ctx, body: &[u8]) -> Answer {
     let mut results: HashMap<String, Value> = HashMap::new();
     let mut responses: Vec<Value> = Vec::new();
     let mut failed = false;
+    let mut failures: Vec<bool> = Vec::new();
     for request in requests {
         let reference = request
             .get("referenceId")
@@ -128,17 +126,21 @@ pub fn composite(ctx: &mut Ctx, body: &[u8]) -> Answer {
             .to_string();
         if failed && all_or_none {
             responses.push(json!({"body": halted(), "httpHeaders": {}, "httpStatusCode": 400, "referenceId": reference}));
+            failures.push(false);
             continue;
         }
-        let (status, body) = match subrequest(ctx, request, &results) {
-            Ok((status, body)) => (status, body.unwrap_or(Value::Null)),
-            Err(e) => (e.status, e.body()),
+        let (status, body, collection) = match subrequest(ctx, request, &results, all_or_none) {
+            Ok((status, body, collection)) => (status, body.unwrap_or(Value::Null), collection),
+            Err(e) => (e.status, e.body(), false),
         };
+        // A collection answers 200 with one SaveResult per record; a failed record is the
+        // subrequest's failure.
+        let failed_here = !status.is_success() || (collection && collections::has_failure(&body));
         if status.is_success() {
             results.insert(reference.clone(), body.clone());
-        } else {
-            failed = true;
         }
+        failed |= failed_here;
+        failures.push(failed_here);
         let mut headers = json!({});
         if status == StatusCode::CREATED
             && let (Some(id), Some(url)) = (
@@ -152,12 +154,12 @@ pub fn composite(ctx: &mut Ctx, body: &[u8]) -> Answer {
     }
     if failed && all_or_none {
         rollback(ctx, snapshot);
-        for response in &mut responses {
+        for (response, failure) in responses.iter_mut().zip(failures) {
             let ok = response
                 .get("httpStatusCode")
                 .and_then(Value::as_u64)
                 .is_some_and(|s| s < 300);
-            if ok {
+            if ok && !failure {
                 *response = json!({"body": halted(), "httpHeaders": {}, "httpStatusCode": 400,
                                    "referenceId": response.get("referenceId").cloned().unwrap_or(Value::Null)});
             }
@@ -169,7 +171,34 @@ pub fn composite(ctx: &mut Ctx, body: &[u8]) -> Answer {
     ))
 }
 
-fn subrequest(ctx: &mut Ctx, request: &Value, results: &HashMap<String, Value>) -> Answer {
+/// Whether a subrequest URL is a query or an sObject Collections call (at most 5 a call).
+fn is_heavy(url: &str) -> bool {
+    let path = url.split('?').next().unwrap_or_default();
+    let mut segments = path
+        .trim_start_matches("/services/data/")
+        .trim_start_matches('/')
+        .split('/')
+        .skip_while(|s| s.starts_with('v'));
+    matches!(
+        (segments.next(), segments.next()),
+        (Some("query" | "queryAll"), _) | (Some("composite"), Some("sobjects"))
+    )
+}
+
+fn not_supported() -> SfError {
+    SfError::bad_request(
+        "INVALID_INPUT",
+        "This resource is not supported as a composite subrequest",
+    )
+}
+
+/// Runs one subrequest; answers its result and whether it was an sObject Collections call.
+fn subrequest(
+    ctx: &mut Ctx,
+    request: &Value,
+    results: &HashMap<String, Value>,
+    all_or_none: bool,
+) -> Result<(StatusCode, Option<Value>, bool), SfError> {
     let method = request
         .get("method")
         .and_then(Value::as_str)
@@ -199,20 +228,27 @@ fn subrequest(ctx: &mut Ctx, request: &Value, results: &HashMap<String, Value>) 
         .trim_start_matches("/services/data/")
         .trim_start_matches('/');
     let mut segments: Vec<&str> = rest.split('/').collect();
-    if segments.first().is_some_and(|v| v.starts_with('v')) {
-        segments.remove(0);
-    } else {
-        return Err(SfError::not_found());
-    }
-    if matches!(segments.first(), Some(&"composite") | Some(&"metadata")) {
-        return Err(SfError::bad_request(
-            "INVALID_INPUT",
-            "This resource is not supported as a composite subrequest",
-        ));
-    }
+    let version = match segments.first().and_then(|v| v.strip_prefix('v')) {
+        Some(v) => v.parse::<f64>().unwrap_or(0.0),
+        None => return Err(SfError::not_found()),
+    };
+    segments.remove(0);
     let query: HashMap<String, String> = raw_query
         .map(|q| serde_urlencoded::from_str(q).unwrap_or_default())
         .unwrap_or_default();
+    match segments.as_slice() {
+        ["composite", "sobjects"] if version >= COLLECTIONS_SINCE => {
+            let answer = match method.as_str() {
+                "POST" => collections::create(ctx, &body, all_or_none),
+                "PATCH" => collections::update(ctx, &body, all_or_none),
+                "DELETE" => collections::delete(ctx, &query, all_or_none),
+                _ => Err(SfError::not_found()),
+            }?;
+            return Ok((answer.0, answer.1, true));
+        }
+        ["composite", ..] | ["metadata", ..] => return Err(not_supported()),
+        _ => {}
+    }
     let call = Call {
         method: &method,
         segments,
@@ -220,135 +256,5 @@ fn subrequest(ctx: &mut Ctx, request: &Value, results: &HashMap<String, Value>) 
         content_type: Some("application/json"),
         body: &body,
     };
-    route(ctx, &call)
-}
-
-fn is_setup(sobject: &str) -> Option<bool> {
-    schema().object(sobject).map(|o| o.setup)
-}
-
-fn mixed_dml(sobject: &str, original: &str) -> SfError {
-    SfError::bad_request(
-        "MIXED_DML_OPERATION",
-        format!(
-            "DML operation on setup object is not permitted after you have updated a non-setup object (or vice versa): {sobject}, original object: {original}"
-        ),
-    )
-}
-
-fn finish(
-    ctx: &mut Ctx,
-    snapshot: Data,
-    all_or_none: bool,
-    outcomes: Vec<Result<Value, SfError>>,
-) -> Answer {
-    let any_failed = outcomes.iter().any(Result::is_err);
-    let results: Vec<Value> = if any_failed && all_or_none {
-        rollback(ctx, snapshot);
-        outcomes
-            .iter()
-            .map(|o| match o {
-                Err(e) => failed_save_result(e),
-                Ok(_) => rolled_back_save_result(),
-            })
-            .collect()
-    } else {
-        outcomes
-            .into_iter()
-            .map(|o| o.unwrap_or_else(|e| failed_save_result(&e)))
-            .collect()
-    };
-    Ok((StatusCode::OK, Some(Value::Array(results))))
-}
-
-pub fn collection_create(ctx: &mut Ctx, body: &[u8]) -> Answer {
-    let body = parse_body(body)?;
-    let all_or_none = body
-        .get("allOrNone")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let Some(records) = body.get("records").and_then(Value::as_array) else {
-        return Err(SfError::bad_request(
-            "JSON_PARSER_ERROR",
-            "records is required",
-        ));
-    };
-    if records.len() > MAX_COLLECTION_RECORDS {
-        return Err(SfError::bad_request(
-            "EXCEEDED_ID_LIMIT",
-            "record limit reached. cannot submit more than 200 records into this call",
-        ));
-    }
-    let snapshot = ctx.state.data.clone();
-    let first_type = records
-        .first()
-        .and_then(|r| r.pointer("/attributes/type"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let mut outcomes = Vec::new();
-    for record in records {
-        let Some(sobject) = record.pointer("/attributes/type").and_then(Value::as_str) else {
-            outcomes.push(Err(SfError::bad_request(
-                "INVALID_TYPE",
-                "Must send a concrete entity type.",
-            )));
-            continue;
-        };
-        if is_setup(sobject).is_some() && is_setup(sobject) != is_setup(&first_type) {
-            outcomes.push(Err(mixed_dml(sobject, &first_type)));
-            continue;
-        }
-        let outcome = dml::create(ctx.state, ctx.world, &ctx.actor, sobject, record)
-            .map(|id| json!({"id": id, "success": true, "errors": []}));
-        outcomes.push(outcome);
-    }
-    finish(ctx, snapshot, all_or_none, outcomes)
-}
-
-pub fn collection_delete(ctx: &mut Ctx, query: &HashMap<String, String>) -> Answer {
-    let ids_param = query.get("ids").map(String::as_str).unwrap_or_default();
-    let wanted: Vec<&str> = ids_param
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    if wanted.len() > MAX_COLLECTION_RECORDS {
-        return Err(SfError::bad_request(
-            "EXCEEDED_ID_LIMIT",
-            "record limit reached. cannot submit more than 200 records into this call",
-        ));
-    }
-    let all_or_none = query
-        .get("allOrNone")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let snapshot = ctx.state.data.clone();
-    let mut first: Option<&'static str> = None;
-    let mut outcomes = Vec::new();
-    for id in wanted {
-        let outcome = if !ids::looks_like_id(id) {
-            Err(SfError::bad_request(
-                "MALFORMED_ID",
-                format!("malformed id {id}"),
-            ))
-        } else {
-            match dml::object_of_id(&ctx.state.data, id) {
-                None => Err(SfError::bad_request(
-                    "ENTITY_IS_DELETED",
-                    "entity is deleted",
-                )),
-                Some(object) => {
-                    let original = *first.get_or_insert(object.name);
-                    if is_setup(original) != Some(object.setup) {
-                        Err(mixed_dml(object.name, original))
-                    } else {
-                        dml::delete(ctx.state, &ctx.actor, object.name, id)
-                            .map(|_| json!({"id": ids::to_18(id), "success": true, "errors": []}))
-                    }
-                }
-            }
-        };
-        outcomes.push(outcome.map_err(|e| e.clone()));
-    }
-    finish(ctx, snapshot, all_or_none, outcomes)
+    route(ctx, &call).map(|(status, body)| (status, body, false))
 }

@@ -5,6 +5,7 @@
 //! from, are listed in `docs/simulator.md`.
 
 mod access;
+mod collections;
 mod composite;
 mod config;
 mod connect;

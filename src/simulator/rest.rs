@@ -14,7 +14,7 @@ use super::access::Actor;
 use super::errors::SfError;
 use super::faults::FaultState;
 use super::org::{Org, OrgState, World};
-use super::{composite, connect, metadata, sobjects};
+use super::{collections, composite, connect, metadata, sobjects};
 
 /// API versions the simulator answers (Salesforce keeps old versions for years).
 pub const MIN_VERSION: f64 = 31.0;
@@ -78,8 +78,9 @@ pub fn route(ctx: &mut Ctx, call: &Call) -> Answer {
         (["query"] | ["query", ""], "GET") => sobjects::query(ctx, call.query.get("q")),
         (["query", cursor], "GET") => sobjects::query_more(ctx, cursor),
         (["composite"], "POST") => composite::composite(ctx, call.body),
-        (["composite", "sobjects"], "POST") => composite::collection_create(ctx, call.body),
-        (["composite", "sobjects"], "DELETE") => composite::collection_delete(ctx, &call.query),
+        (["composite", "sobjects"], "POST") => collections::create(ctx, call.body, false),
+        (["composite", "sobjects"], "PATCH") => collections::update(ctx, call.body, false),
+        (["composite", "sobjects"], "DELETE") => collections::delete(ctx, &call.query, false),
         (["metadata", "deployRequest"], "POST") => {
             metadata::submit(ctx, call.content_type, call.body)
         }

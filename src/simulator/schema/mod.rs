@@ -64,6 +64,16 @@ pub struct FieldDef {
     pub default_bool: Option<bool>,
 }
 
+/// A parent-to-child relationship, traversed in SOQL by a subquery
+/// (`SELECT Id, (SELECT Id FROM ObjectPerms) FROM PermissionSet`): the children are the
+/// records of `object` whose lookup `field` holds the parent's id.
+#[derive(Debug, Clone)]
+pub struct ChildRelationship {
+    pub name: &'static str,
+    pub object: &'static str,
+    pub field: &'static str,
+}
+
 /// One object of the schema.
 #[derive(Debug, Clone)]
 pub struct ObjectDef {
@@ -78,6 +88,8 @@ pub struct ObjectDef {
     /// May be named in `ObjectPermissions.SobjectType`.
     pub permissionable: bool,
     pub fields: Vec<FieldDef>,
+    /// Child relationships (describe's `childRelationships`).
+    pub children: Vec<ChildRelationship>,
 }
 
 impl ObjectDef {
@@ -86,6 +98,13 @@ impl ObjectDef {
         self.fields
             .iter()
             .find(|field| field.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The child relationship named `name`, case-insensitively.
+    pub fn child(&self, name: &str) -> Option<&ChildRelationship> {
+        self.children
+            .iter()
+            .find(|child| child.name.eq_ignore_ascii_case(name))
     }
 
     /// The reference field whose relationship name is `name`, case-insensitively.

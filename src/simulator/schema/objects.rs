@@ -1,6 +1,6 @@
 //! The objects and fields of the simulated schema.
 
-use super::{FieldDef, FieldType, ObjectDef, Schema};
+use super::{ChildRelationship, FieldDef, FieldType, ObjectDef, Schema};
 
 struct F(FieldDef);
 
@@ -91,8 +91,52 @@ fn object(o: O) -> ObjectDef {
         deletable: o.crud.2,
         permissionable: !o.setup,
         fields,
+        children: CHILDREN
+            .iter()
+            .filter(|(parent, ..)| *parent == o.name)
+            .map(|&(_, name, object, field)| ChildRelationship {
+                name,
+                object,
+                field,
+            })
+            .collect(),
     }
 }
+
+/// Child relationships: parent object, relationship name, child object, child lookup field.
+/// Names as the Object Reference gives them (PermissionSet: `ObjectPerms`, `FieldPerms`,
+/// `Assignments`; User: `PermissionSetAssignments`; Account: `Contacts`, `Opportunities`,
+/// `Cases`); a custom lookup's default relationship name ends in `__r`.
+const CHILDREN: &[(&str, &str, &str, &str)] = &[
+    (
+        "PermissionSet",
+        "ObjectPerms",
+        "ObjectPermissions",
+        "ParentId",
+    ),
+    (
+        "PermissionSet",
+        "FieldPerms",
+        "FieldPermissions",
+        "ParentId",
+    ),
+    (
+        "PermissionSet",
+        "Assignments",
+        "PermissionSetAssignment",
+        "PermissionSetId",
+    ),
+    (
+        "User",
+        "PermissionSetAssignments",
+        "PermissionSetAssignment",
+        "AssigneeId",
+    ),
+    ("Account", "Contacts", "Contact", "AccountId"),
+    ("Account", "Opportunities", "Opportunity", "AccountId"),
+    ("Account", "Cases", "Case", "AccountId"),
+    ("Account", "Invoices__r", "Invoice__c", "Account__c"),
+];
 
 pub fn build() -> Schema {
     use FieldType::*;

@@ -1,34 +1,34 @@
 //! Evaluates a parsed query against an org's records, as a given user sees them.
 
-use std::cmp::Ordering;
-
 use serde_json::{Map, Value, json};
 
 use super::SoqlError;
-use super::parser::{Expr, FieldRef, Literal, Query};
+use super::filter::{self, OrderKey};
+use super::parser::{FieldRef, Query};
 use crate::simulator::access::Actor;
 use crate::simulator::errors::SfError;
-use crate::simulator::ids;
 use crate::simulator::org::{Data, Record};
 use crate::simulator::schema::{FieldDef, FieldType, ObjectDef, schema};
 
 const INVALID_TYPE_HINT: &str = "If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.";
+const INVALID_RELATIONSHIP_HINT: &str = "If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.";
 const INVALID_FIELD_HINT: &str = "If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.";
 
 /// A field path resolved against the schema: relationship hops, then the field.
-struct Resolved {
+pub(super) struct Resolved {
     hops: Vec<(&'static FieldDef, &'static ObjectDef)>,
-    field: &'static FieldDef,
+    pub(super) field: &'static FieldDef,
 }
 
-struct Ctx<'a> {
-    data: &'a Data,
-    actor: &'a Actor,
-    root: &'static ObjectDef,
+/// Who reads, what, from which object.
+pub(super) struct Ctx<'a> {
+    pub(super) data: &'a Data,
+    pub(super) actor: &'a Actor,
+    pub(super) root: &'static ObjectDef,
 }
 
 impl Ctx<'_> {
-    fn resolve(&self, field: &FieldRef) -> Result<Resolved, SoqlError> {
+    pub(super) fn resolve(&self, field: &FieldRef) -> Result<Resolved, SoqlError> {
         let mut object = self.root;
         let mut hops = Vec::new();
         let (last, rels) = field
@@ -39,7 +39,7 @@ impl Ctx<'_> {
             let reference = object.relationship(rel).ok_or_else(|| SoqlError {
                 code: "INVALID_FIELD",
                 col: field.col,
-                reason: format!("Didn't understand relationship '{rel}' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names."),
+                reason: format!("Didn't understand relationship '{rel}' in field path. {INVALID_RELATIONSHIP_HINT}"),
             })?;
             let FieldType::Reference(target) = reference.kind else {
                 return Err(SoqlError::malformed(field.col, "not a relationship"));
@@ -62,7 +62,7 @@ impl Ctx<'_> {
         Ok(Resolved { hops, field: def })
     }
 
-    fn value(&self, record: &Record, resolved: &Resolved) -> Value {
+    pub(super) fn value(&self, record: &Record, resolved: &Resolved) -> Value {
         let mut current = record.clone();
         for (reference, target) in &resolved.hops {
             let Some(id) = current.get(reference.name).and_then(Value::as_str) else {
@@ -89,99 +89,6 @@ fn no_such_column(col: usize, name: &str, object: &ObjectDef) -> SoqlError {
             object.name
         ),
     }
-}
-
-fn like(value: &str, pattern: &str) -> bool {
-    fn go(v: &[char], p: &[char]) -> bool {
-        match p.split_first() {
-            None => v.is_empty(),
-            Some(('%', rest)) => (0..=v.len()).any(|i| go(&v[i..], rest)),
-            Some(('_', rest)) => !v.is_empty() && go(&v[1..], rest),
-            Some((c, rest)) => {
-                v.first().is_some_and(|x| x.eq_ignore_ascii_case(c)) && go(&v[1..], rest)
-            }
-        }
-    }
-    let v: Vec<char> = value.chars().collect();
-    let p: Vec<char> = pattern.chars().collect();
-    go(&v, &p)
-}
-
-fn compare(value: &Value, literal: &Literal, field: &FieldDef) -> Option<Ordering> {
-    match (value, literal) {
-        (Value::Null, Literal::Null) => Some(Ordering::Equal),
-        (Value::Null, _) | (_, Literal::Null) => None,
-        (Value::Bool(a), Literal::Bool(b)) => Some(a.cmp(b)),
-        (Value::Number(a), Literal::Num(b)) => a.as_f64().and_then(|a| a.partial_cmp(b)),
-        (Value::String(a), Literal::Str(b)) => {
-            if matches!(field.kind, FieldType::Id | FieldType::Reference(_)) {
-                Some(a.cmp(&ids::to_18(b)))
-            } else {
-                Some(a.to_lowercase().cmp(&b.to_lowercase()))
-            }
-        }
-        _ => None,
-    }
-}
-
-fn check_literal(field: &FieldDef, literal: &Literal, col: usize) -> Result<(), SoqlError> {
-    let bad = |reason: String| SoqlError {
-        code: "INVALID_QUERY_FILTER_OPERATOR",
-        col,
-        reason,
-    };
-    match (field.kind, literal) {
-        (_, Literal::Null) => Ok(()),
-        (FieldType::Boolean, Literal::Bool(_)) => Ok(()),
-        (FieldType::Boolean, _) => Err(bad(format!(
-            "value of filter criterion for field '{}' must be of type boolean and should not be enclosed in quotes",
-            field.name
-        ))),
-        (FieldType::Id | FieldType::Reference(_), Literal::Str(s)) if !ids::looks_like_id(s) => {
-            Err(bad(format!("invalid ID field: {s}")))
-        }
-        _ => Ok(()),
-    }
-}
-
-fn eval(ctx: &Ctx, expr: &Expr, record: &Record) -> Result<bool, SoqlError> {
-    Ok(match expr {
-        Expr::And(a, b) => eval(ctx, a, record)? && eval(ctx, b, record)?,
-        Expr::Or(a, b) => eval(ctx, a, record)? || eval(ctx, b, record)?,
-        Expr::Not(a) => !eval(ctx, a, record)?,
-        Expr::Cmp(field, op, literal, col) => {
-            let resolved = ctx.resolve(field)?;
-            check_literal(resolved.field, literal, *col)?;
-            let value = ctx.value(record, &resolved);
-            let ord = compare(&value, literal, resolved.field);
-            match *op {
-                "=" => ord == Some(Ordering::Equal),
-                "!=" => ord != Some(Ordering::Equal),
-                "<" => ord == Some(Ordering::Less),
-                ">" => ord == Some(Ordering::Greater),
-                "<=" => matches!(ord, Some(Ordering::Less | Ordering::Equal)),
-                ">=" => matches!(ord, Some(Ordering::Greater | Ordering::Equal)),
-                _ => false,
-            }
-        }
-        Expr::In(field, negated, literals, col) => {
-            let resolved = ctx.resolve(field)?;
-            for literal in literals {
-                check_literal(resolved.field, literal, *col)?;
-            }
-            let value = ctx.value(record, &resolved);
-            let found = literals
-                .iter()
-                .any(|l| compare(&value, l, resolved.field) == Some(Ordering::Equal));
-            found != *negated
-        }
-        Expr::Like(field, pattern) => {
-            let resolved = ctx.resolve(field)?;
-            ctx.value(record, &resolved)
-                .as_str()
-                .is_some_and(|v| like(v, pattern))
-        }
-    })
 }
 
 fn attributes(object: &ObjectDef, id: Option<&str>, version: &str) -> Value {
@@ -212,14 +119,114 @@ fn put(map: &mut Map<String, Value>, hops: &[(String, Option<Value>)], field: &s
     }
 }
 
-/// Builds one output row, nesting relationship fields as Salesforce does.
-fn project(ctx: &Ctx, record: &Record, fields: &[(FieldRef, Resolved)], version: &str) -> Value {
+/// A query checked against the schema, ready to run: its object, resolved fields, ORDER BY
+/// keys and child subqueries.
+struct Plan<'a> {
+    ctx: Ctx<'a>,
+    query: &'a Query,
+    fields: Vec<Resolved>,
+    order: Vec<OrderKey>,
+    children: Vec<Child<'a>>,
+}
+
+/// A parent-to-child subquery: the relationship's name, the child's lookup field, its plan.
+struct Child<'a> {
+    name: &'static str,
+    field: &'static str,
+    plan: Plan<'a>,
+}
+
+fn unknown_relationship(query: &Query) -> SoqlError {
+    SoqlError {
+        code: "INVALID_TYPE",
+        col: query.from_col,
+        reason: format!(
+            "Didn't understand relationship '{}' in FROM part of query call. {INVALID_RELATIONSHIP_HINT}",
+            query.from
+        ),
+    }
+}
+
+fn plan<'a>(
+    data: &'a Data,
+    actor: &'a Actor,
+    root: &'static ObjectDef,
+    query: &'a Query,
+) -> Result<Plan<'a>, SoqlError> {
+    let ctx = Ctx { data, actor, root };
+    let fields = query
+        .fields
+        .iter()
+        .map(|f| ctx.resolve(f))
+        .collect::<Result<_, _>>()?;
+    let mut order = Vec::new();
+    for o in &query.order_by {
+        order.push((ctx.resolve(&o.field)?, o.descending, o.nulls_last));
+    }
+    if let Some(expr) = &query.filter {
+        filter::check(&ctx, expr)?;
+    }
+    let mut children = Vec::new();
+    for sub in &query.subqueries {
+        let (relationship, object) = root
+            .child(&sub.from)
+            .and_then(|c| schema().object(c.object).map(|o| (c, o)))
+            .filter(|(_, o)| actor.can_read_object(data, o))
+            .ok_or_else(|| unknown_relationship(sub))?;
+        if sub.count {
+            return Err(SoqlError::malformed(
+                sub.from_col,
+                "COUNT() is not supported in a subquery",
+            ));
+        }
+        children.push(Child {
+            name: relationship.name,
+            field: relationship.field,
+            plan: plan(data, actor, object, sub)?,
+        });
+    }
+    Ok(Plan {
+        ctx,
+        query,
+        fields,
+        order,
+        children,
+    })
+}
+
+/// The rows `plan` selects (only the children of `parent` for a subquery), sorted and limited.
+fn rows<'a>(plan: &Plan<'a>, parent: Option<(&str, &str)>) -> Result<Vec<&'a Record>, SoqlError> {
+    let mut rows: Vec<&'a Record> = Vec::new();
+    for record in plan.ctx.data.table(plan.ctx.root.name) {
+        if let Some((field, id)) = parent
+            && record.get(field).and_then(Value::as_str) != Some(id)
+        {
+            continue;
+        }
+        let keep = match &plan.query.filter {
+            Some(expr) => filter::eval(&plan.ctx, expr, record)?,
+            None => true,
+        };
+        if keep {
+            rows.push(record);
+        }
+    }
+    filter::sort(&plan.ctx, &mut rows, &plan.order);
+    Ok(rows
+        .into_iter()
+        .skip(plan.query.offset.unwrap_or(0))
+        .take(plan.query.limit.unwrap_or(usize::MAX))
+        .collect())
+}
+
+/// Builds one output row, nesting relationship fields as Salesforce does, and each child
+/// relationship as `null` (no children) or a query result of its own.
+fn project(plan: &Plan, record: &Record, version: &str) -> Result<Value, SoqlError> {
+    let ctx = &plan.ctx;
+    let id = record.get("Id").and_then(Value::as_str);
     let mut row = Map::new();
-    row.insert(
-        "attributes".into(),
-        attributes(ctx.root, record.get("Id").and_then(Value::as_str), version),
-    );
-    for (_, resolved) in fields {
+    row.insert("attributes".into(), attributes(ctx.root, id, version));
+    for resolved in &plan.fields {
         let value = ctx.value(record, resolved);
         let mut hops: Vec<(String, Option<Value>)> = Vec::new();
         let mut current = Some(record.clone());
@@ -243,7 +250,23 @@ fn project(ctx: &Ctx, record: &Record, fields: &[(FieldRef, Resolved)], version:
         }
         put(&mut row, &hops, resolved.field.name, value);
     }
-    Value::Object(row)
+    for child in &plan.children {
+        let found = match id {
+            Some(id) => rows(&child.plan, Some((child.field, id)))?,
+            None => Vec::new(),
+        };
+        let value = if found.is_empty() {
+            Value::Null
+        } else {
+            let records = found
+                .iter()
+                .map(|r| project(&child.plan, r, version))
+                .collect::<Result<Vec<_>, _>>()?;
+            json!({"totalSize": records.len(), "done": true, "records": records})
+        };
+        row.insert(child.name.to_string(), value);
+    }
+    Ok(Value::Object(row))
 }
 
 /// Runs `query` (already parsed from `text`) for `actor`; answers the matching rows and the
@@ -269,83 +292,16 @@ pub fn execute(
                 ),
             })
         })?;
-    let ctx = Ctx { data, actor, root };
-    let mut fields = Vec::new();
-    for field in &query.fields {
-        fields.push((field.clone(), ctx.resolve(field).map_err(render)?));
-    }
-    let mut order = Vec::new();
-    for o in &query.order_by {
-        order.push((
-            ctx.resolve(&o.field).map_err(render)?,
-            o.descending,
-            o.nulls_last,
-        ));
-    }
-    let mut rows: Vec<&Record> = Vec::new();
-    for record in data.table(root.name) {
-        let keep = match &query.filter {
-            Some(expr) => eval(&ctx, expr, record).map_err(render)?,
-            None => true,
-        };
-        if keep {
-            rows.push(record);
-        }
-    }
-    rows.sort_by(|a, b| {
-        for (resolved, descending, nulls_last) in &order {
-            let (va, vb) = (ctx.value(a, resolved), ctx.value(b, resolved));
-            let ord = match (va.is_null(), vb.is_null()) {
-                (true, true) => Ordering::Equal,
-                (true, false) => {
-                    if *nulls_last {
-                        Ordering::Greater
-                    } else {
-                        Ordering::Less
-                    }
-                }
-                (false, true) => {
-                    if *nulls_last {
-                        Ordering::Less
-                    } else {
-                        Ordering::Greater
-                    }
-                }
-                _ => {
-                    let o = match (&va, &vb) {
-                        (Value::Number(x), Value::Number(y)) => x
-                            .as_f64()
-                            .partial_cmp(&y.as_f64())
-                            .unwrap_or(Ordering::Equal),
-                        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
-                        _ => va
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_lowercase()
-                            .cmp(&vb.as_str().unwrap_or_default().to_lowercase()),
-                    };
-                    if *descending { o.reverse() } else { o }
-                }
-            };
-            if ord != Ordering::Equal {
-                return ord;
-            }
-        }
-        Ordering::Equal
-    });
-    let offset = query.offset.unwrap_or(0);
-    let limited: Vec<&Record> = rows
-        .into_iter()
-        .skip(offset)
-        .take(query.limit.unwrap_or(usize::MAX))
-        .collect();
-    let total = limited.len();
+    let plan = plan(data, actor, root, query).map_err(render)?;
+    let selected = rows(&plan, None).map_err(render)?;
+    let total = selected.len();
     if query.count {
         return Ok((Vec::new(), total));
     }
-    let out = limited
+    let out = selected
         .iter()
-        .map(|r| project(&ctx, r, &fields, version))
-        .collect();
+        .map(|r| project(&plan, r, version))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(render)?;
     Ok((out, total))
 }

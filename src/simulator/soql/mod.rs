@@ -5,6 +5,7 @@
 //! `INVALID_TYPE`, `INVALID_QUERY_FILTER_OPERATOR`).
 
 mod eval;
+mod filter;
 mod lexer;
 mod parser;
 

@@ -1,5 +1,7 @@
 //! SOQL grammar: `SELECT fields FROM Object [WHERE cond] [ORDER BY f [ASC|DESC] [NULLS
-//! FIRST|LAST], …] [LIMIT n] [OFFSET n]`, with `COUNT()`.
+//! FIRST|LAST], …] [LIMIT n] [OFFSET n]`, with `COUNT()`. A field of the outer query may be a
+//! parent-to-child subquery in parentheses, `(SELECT … FROM ChildRelationship …)` (SOQL and
+//! SOSL Reference, "Using Relationship Queries"); subqueries do not nest.
 
 use super::SoqlError;
 use super::lexer::{Tok, Token};
@@ -40,6 +42,8 @@ pub struct OrderBy {
 pub struct Query {
     pub count: bool,
     pub fields: Vec<FieldRef>,
+    /// Parent-to-child subqueries; their `from` is a child relationship name.
+    pub subqueries: Vec<Query>,
     pub from: String,
     pub from_col: usize,
     pub filter: Option<Expr>,
@@ -57,11 +61,6 @@ impl P {
     fn peek(&self) -> &Token {
         let last = self.toks.len().saturating_sub(1);
         &self.toks[self.pos.min(last)]
-    }
-    fn next(&mut self) -> Token {
-        let t = self.peek().clone();
-        self.pos += 1;
-        t
     }
     fn unexpected(&self) -> SoqlError {
         let t = self.peek();
@@ -203,8 +202,34 @@ fn is_reserved(word: &str) -> bool {
 
 pub fn parse(toks: Vec<Token>) -> Result<Query, SoqlError> {
     let mut p = P { toks, pos: 0 };
+    let query = select(&mut p, false)?;
+    if p.peek().tok != Tok::End {
+        return Err(p.unexpected());
+    }
+    Ok(query)
+}
+
+/// One select-list item: a field, or (outside a subquery) a parenthesised subquery.
+fn item(
+    p: &mut P,
+    nested: bool,
+    fields: &mut Vec<FieldRef>,
+    subqueries: &mut Vec<Query>,
+) -> Result<(), SoqlError> {
+    if !nested && p.peek().tok == Tok::LParen {
+        p.pos += 1;
+        subqueries.push(select(p, true)?);
+        return p.expect(Tok::RParen);
+    }
+    fields.push(p.field()?);
+    Ok(())
+}
+
+/// `SELECT … [OFFSET n]`, stopping before the closing parenthesis of a subquery or the end.
+fn select(p: &mut P, nested: bool) -> Result<Query, SoqlError> {
     p.kw("SELECT")?;
     let mut fields = Vec::new();
+    let mut subqueries = Vec::new();
     let mut count = false;
     if matches!(&p.peek().tok, Tok::Ident(s) if s.eq_ignore_ascii_case("COUNT"))
         && p.toks.get(p.pos + 1).map(|t| &t.tok) == Some(&Tok::LParen)
@@ -213,10 +238,10 @@ pub fn parse(toks: Vec<Token>) -> Result<Query, SoqlError> {
         p.expect(Tok::RParen)?;
         count = true;
     } else {
-        fields.push(p.field()?);
+        item(p, nested, &mut fields, &mut subqueries)?;
         while p.peek().tok == Tok::Comma {
             p.pos += 1;
-            fields.push(p.field()?);
+            item(p, nested, &mut fields, &mut subqueries)?;
         }
     }
     p.kw("FROM")?;
@@ -275,13 +300,10 @@ pub fn parse(toks: Vec<Token>) -> Result<Query, SoqlError> {
     } else {
         None
     };
-    if p.peek().tok != Tok::End {
-        return Err(p.unexpected());
-    }
-    let _ = p.next();
     Ok(Query {
         count,
         fields,
+        subqueries,
         from,
         from_col,
         filter,
