@@ -9,7 +9,9 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::model::{ComponentSet, FieldGrant, ObjectGrant, PermissionSetState, UserState};
+use super::model::{
+    ComponentSet, FieldGrant, FieldName, ObjectGrant, PermissionSetState, UserState,
+};
 use super::names::{SetNames, soql_literal};
 use super::observe::{INTEGRATION_PSL, query_path};
 use super::plan::{AccessWork, TeardownWork};
@@ -32,11 +34,21 @@ fn record_failure(
     field_of: impl Fn(usize) -> Option<String>,
 ) -> Option<SalesforceError> {
     let results = body.as_array()?;
-    let (index, failed) = results
-        .iter()
-        .enumerate()
-        .find(|(_, r)| r.get("success") == Some(&Value::Bool(false)))?;
-    let error = failed.get("errors")?.as_array()?.first()?;
+    // With all-or-none, the other records report ALL_OR_NONE_OPERATION_ROLLED_BACK: the cause
+    // is the record whose error is something else.
+    let code_of = |e: &Value| {
+        e.get("statusCode")
+            .or_else(|| e.get("errorCode"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let (index, error) = results.iter().enumerate().find_map(|(i, r)| {
+        let errors = r.get("errors")?.as_array()?;
+        let cause = errors
+            .iter()
+            .find(|e| code_of(e).as_deref() != Some("ALL_OR_NONE_OPERATION_ROLLED_BACK"))?;
+        (r.get("success") == Some(&Value::Bool(false))).then_some((i, cause))
+    })?;
     let code = error
         .get("statusCode")
         .or_else(|| error.get("errorCode"))
@@ -108,6 +120,20 @@ pub async fn ensure(
     set: &mut ComponentSet,
     work: &AccessWork,
 ) -> Result<(), SalesforceError> {
+    // Fields the org does not have fail here, before anything is created; fields that take no
+    // field permission are readable through the object and recorded as such.
+    let classified;
+    let work = if work.grant_fields.is_empty() {
+        work
+    } else {
+        let (grant, implicit) = classify(org, &work.grant_fields).await?;
+        set.implicit.extend(implicit);
+        classified = AccessWork {
+            grant_fields: grant,
+            ..work.clone()
+        };
+        &classified
+    };
     let mut core: Vec<Op> = Vec::new();
     if work.create_user {
         core.push(query(
@@ -241,6 +267,86 @@ pub async fn ensure(
     Ok(())
 }
 
+/// Splits `fields` into those that take a field permission and those readable through object
+/// access alone, from the objects' describe (25 objects per Composite call). A field or object
+/// the org does not have is `UnknownField`.
+async fn classify(
+    org: &Org,
+    fields: &[FieldName],
+) -> Result<(Vec<FieldName>, Vec<FieldName>), SalesforceError> {
+    let mut objects: Vec<&str> = fields.iter().map(|f| f.object()).collect();
+    objects.sort_by_key(|o| o.to_ascii_lowercase());
+    objects.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    // object (lower case) → its fields (lower case) → permissionable
+    let mut described: std::collections::HashMap<String, std::collections::HashMap<String, bool>> =
+        std::collections::HashMap::new();
+    for chunk in objects.chunks(MAX_SUBREQUESTS) {
+        let requests = chunk
+            .iter()
+            .map(|o| {
+                Subrequest::new(
+                    Method::GET,
+                    format!("sobjects/{o}/describe"),
+                    format!("d_{o}"),
+                )
+            })
+            .collect();
+        for (object, answer) in chunk.iter().zip(org.composite(false, requests).await?) {
+            let fields = match answer.error() {
+                Some(SalesforceError::NotFound { .. }) => None,
+                Some(error) => return Err(error),
+                None => answer
+                    .body
+                    .get("fields")
+                    .and_then(Value::as_array)
+                    .map(|list| {
+                        list.iter()
+                            .filter_map(|f| {
+                                let name = f.get("name")?.as_str()?.to_ascii_lowercase();
+                                let permissionable = f
+                                    .get("permissionable")
+                                    .and_then(Value::as_bool)
+                                    .unwrap_or(true);
+                                Some((name, permissionable))
+                            })
+                            .collect()
+                    }),
+            };
+            if let Some(fields) = fields {
+                described.insert(object.to_ascii_lowercase(), fields);
+            }
+        }
+    }
+    let (mut grant, mut implicit) = (Vec::new(), Vec::new());
+    for field in fields {
+        let Some(object) = described.get(&field.object().to_ascii_lowercase()) else {
+            return Err(SalesforceError::UnknownField {
+                field: field.as_str().to_owned(),
+                message: format!("the org has no object {}", field.object()),
+            });
+        };
+        let name = field
+            .as_str()
+            .split_once('.')
+            .map_or("", |(_, f)| f)
+            .to_ascii_lowercase();
+        match object.get(&name) {
+            Some(true) => grant.push(field.clone()),
+            Some(false) => implicit.push(field.clone()),
+            None => {
+                return Err(SalesforceError::UnknownField {
+                    field: field.as_str().to_owned(),
+                    message: format!(
+                        "the org has no field {} that the admin can see",
+                        field.as_str()
+                    ),
+                });
+            }
+        }
+    }
+    Ok((grant, implicit))
+}
+
 fn grant_ops(work: &AccessWork, ps_ref: &str) -> Vec<Op> {
     let mut ops = Vec::new();
     let objects: Vec<Value> = work
@@ -357,16 +463,52 @@ fn chunk_of(reference: &str, prefix: &str) -> Option<usize> {
     reference.strip_prefix(prefix)?.parse().ok()
 }
 
+/// The cause of a failed all-or-none call: a failed record of a collection (its subresponse may
+/// even be a 200), else the first failure that is not `PROCESSING_HALTED` (rolled back because
+/// of another subrequest).
+fn first_failure(work: &AccessWork, answers: &[SubResponse]) -> Option<SalesforceError> {
+    for answer in answers {
+        let reference = answer.reference_id.as_str();
+        let failure = if let Some(chunk) = chunk_of(reference, "objects") {
+            let objects = work.grant_objects.iter().skip(chunk * COLLECTION_SIZE);
+            let objects: Vec<&String> = objects.collect();
+            record_failure(&answer.body, |i| objects.get(i).map(|o| o.to_string()))
+        } else if let Some(chunk) = chunk_of(reference, "fields") {
+            let fields: Vec<&FieldName> = work
+                .grant_fields
+                .iter()
+                .skip(chunk * COLLECTION_SIZE)
+                .collect();
+            record_failure(&answer.body, |i| {
+                fields.get(i).map(|f| f.as_str().to_owned())
+            })
+        } else if chunk_of(reference, "restrict").is_some()
+            || chunk_of(reference, "revoke").is_some()
+        {
+            record_failure(&answer.body, |_| None)
+        } else {
+            None
+        };
+        if failure.is_some() {
+            return failure;
+        }
+    }
+    answers.iter().find_map(|a| {
+        let halted = a.body.to_string().contains("PROCESSING_HALTED");
+        if halted { None } else { a.error() }
+    })
+}
+
 /// Records what each answer created or changed, in `set`, as soon as it is known.
 fn take_answers(
     set: &mut ComponentSet,
     work: &AccessWork,
     answers: &[SubResponse],
 ) -> Result<(), SalesforceError> {
+    if let Some(error) = first_failure(work, answers) {
+        return Err(error);
+    }
     for answer in answers {
-        if let Some(error) = answer.error() {
-            return Err(error);
-        }
         let reference = answer.reference_id.as_str();
         let id = answer.id().map(str::to_owned);
         let saved = |i: usize| -> Option<String> {
@@ -395,7 +537,6 @@ fn take_answers(
         if let Some(chunk) = chunk_of(reference, "objects") {
             let objects =
                 &work.grant_objects[(chunk * COLLECTION_SIZE).min(work.grant_objects.len())..];
-            let failure = record_failure(&answer.body, |i| objects.get(i).cloned());
             if let Some(ps) = set.permission_set.as_mut() {
                 for (i, object) in objects.iter().take(COLLECTION_SIZE).enumerate() {
                     if let Some(id) = saved(i) {
@@ -407,14 +548,10 @@ fn take_answers(
                     }
                 }
             }
-            failure.map_or(Ok(()), Err)?;
         }
         if let Some(chunk) = chunk_of(reference, "fields") {
             let fields =
                 &work.grant_fields[(chunk * COLLECTION_SIZE).min(work.grant_fields.len())..];
-            let failure = record_failure(&answer.body, |i| {
-                fields.get(i).map(|f| f.as_str().to_owned())
-            });
             if let Some(ps) = set.permission_set.as_mut() {
                 for (i, field) in fields.iter().take(COLLECTION_SIZE).enumerate() {
                     if let Some(id) = saved(i) {
@@ -426,10 +563,6 @@ fn take_answers(
                     }
                 }
             }
-            failure.map_or(Ok(()), Err)?;
-        }
-        if chunk_of(reference, "restrict").is_some() || chunk_of(reference, "revoke").is_some() {
-            record_failure(&answer.body, |_| None).map_or(Ok(()), Err)?;
         }
     }
     Ok(())

@@ -121,6 +121,10 @@ pub struct ComponentSet {
     pub serial: i32,
     pub role: Role,
     pub fields: BTreeSet<FieldName>,
+    /// Fields readable through object access alone, which take no field permission (required
+    /// and system fields, such as `Account.Name`: describe says `permissionable: false`).
+    #[serde(default)]
+    pub implicit: BTreeSet<FieldName>,
     pub user: Option<UserState>,
     pub license: Option<String>,
     pub permission_set: Option<PermissionSetState>,
@@ -138,6 +142,7 @@ impl ComponentSet {
             serial,
             role,
             fields,
+            implicit: BTreeSet::new(),
             user: None,
             license: None,
             permission_set: None,

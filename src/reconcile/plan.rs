@@ -324,7 +324,7 @@ fn access_work(set: &ComponentSet) -> AccessWork {
         grant_fields: set
             .fields
             .iter()
-            .filter(|f| !ps.fields.iter().any(|g| g.field == **f))
+            .filter(|f| !set.implicit.contains(f) && !ps.fields.iter().any(|g| g.field == **f))
             .cloned()
             .collect(),
         restrict_fields: ps

@@ -53,6 +53,7 @@ fn complete(serial: i32, role: Role, names: &[&str]) -> ComponentSet {
         serial,
         role,
         fields: f,
+        implicit: BTreeSet::new(),
         user: Some(UserState {
             id: format!("005{serial}"),
             active: true,
@@ -515,4 +516,19 @@ fn only_steps_that_touch_the_org_call_salesforce() {
     let plan = plan(&on(&["Account.Name"]), &known(vec![]));
     let calling: Vec<bool> = plan.steps.iter().map(Step::calls_salesforce).collect();
     assert_eq!(calling, [false, true, true, true, true, false]);
+}
+
+#[test]
+fn fields_readable_through_the_object_need_no_grant() {
+    let mut set = complete(1, Role::Active, &["Account.Industry"]);
+    set.fields = fields(&["Account.Name", "Account.Industry"]);
+    set.implicit = fields(&["Account.Name"]);
+    assert!(
+        plan(
+            &on(&["Account.Name", "Account.Industry"]),
+            &known(vec![set])
+        )
+        .steps
+        .is_empty()
+    );
 }

@@ -223,13 +223,19 @@ pub async fn finish(pool: &PgPool, id: Uuid, known: &Known, end: &Finish<'_>) ->
         Some((code, message)) => (Some(code.as_str()), Some(message.as_str())),
         None => (None, None),
     };
+    // Fields granted by a field permission, and those readable through the object alone.
     let granted: Vec<String> = active
-        .and_then(|a| a.permission_set.as_ref())
-        .map(|ps| {
-            ps.fields
+        .map(|a| {
+            let explicit = a
+                .permission_set
                 .iter()
-                .map(|g| g.field.as_str().to_owned())
-                .collect()
+                .flat_map(|ps| ps.fields.iter().map(|g| &g.field));
+            let mut all: Vec<String> = explicit
+                .chain(a.implicit.iter())
+                .map(|f| f.as_str().to_owned())
+                .collect();
+            all.sort_by_key(|f| f.to_ascii_lowercase());
+            all
         })
         .unwrap_or_default();
     let verified_serial = active.filter(|a| a.verified).map(|a| a.serial);
