@@ -1,21 +1,20 @@
 //! The reconciler's commands as an operator runs them: `plan` and `token`.
 
-use std::process::Command;
-
 use base64::Engine as _;
 use connectord::simulator::SimulatorConfig;
 use sqlx::PgPool;
 
 use crate::support::World;
 
-fn connectord(world: &World, args: &[&str]) -> std::process::Output {
+/// Runs the binary without blocking the runtime that serves the simulator.
+async fn connectord(world: &World, args: &[&str]) -> std::process::Output {
     let options = world.pool.connect_options();
     let url = format!(
         "postgres://postgres@127.0.0.1:5432/{}",
         options.get_database().expect("test database name")
     );
     let key = base64::engine::general_purpose::STANDARD.encode(world.key);
-    Command::new(env!("CARGO_BIN_EXE_connectord"))
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_connectord"))
         .args(args)
         .env("DATABASE_URL", url)
         .env("CONNECTORD__SECRETS__KEY", key)
@@ -30,6 +29,7 @@ fn connectord(world: &World, args: &[&str]) -> std::process::Output {
         .env("CONNECTORD__SALESFORCE__ALLOW_LOOPBACK_HTTP", "true")
         .env("RUST_LOG", "trace")
         .output()
+        .await
         .expect("connectord runs")
 }
 
@@ -39,7 +39,7 @@ async fn plan_prints_the_steps_of_the_next_pass(pool: PgPool) {
     let org = world.org("org1");
     let id = world.add("acme", &org, &["Account.Name"], true).await;
 
-    let out = connectord(&world, &["plan", &id.to_string()]);
+    let out = connectord(&world, &["plan", &id.to_string()]).await;
 
     assert!(
         out.status.success(),
@@ -57,7 +57,7 @@ async fn plan_prints_the_steps_of_the_next_pass(pool: PgPool) {
     ] {
         assert!(text.contains(step), "{step} in:\n{text}");
     }
-    let unknown = connectord(&world, &["plan", &uuid::Uuid::new_v4().to_string()]);
+    let unknown = connectord(&world, &["plan", &uuid::Uuid::new_v4().to_string()]).await;
     assert_eq!(unknown.status.code(), Some(2));
 }
 
@@ -66,7 +66,7 @@ async fn token_mints_an_access_token_for_a_ready_connection_and_logs_no_secret(p
     let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
     let org = world.org("org1");
     let id = world.add("acme", &org, &["Account.Name"], true).await;
-    let not_ready = connectord(&world, &["token", &id.to_string()]);
+    let not_ready = connectord(&world, &["token", &id.to_string()]).await;
     assert_eq!(
         not_ready.status.code(),
         Some(2),
@@ -75,7 +75,7 @@ async fn token_mints_an_access_token_for_a_ready_connection_and_logs_no_secret(p
     );
     world.converge(id).await;
 
-    let out = connectord(&world, &["token", &id.to_string()]);
+    let out = connectord(&world, &["token", &id.to_string()]).await;
 
     assert!(
         out.status.success(),
