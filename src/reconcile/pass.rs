@@ -49,6 +49,8 @@ pub enum Outcome {
     Failed { phase: Phase, code: ErrorCode },
     /// The row no longer exists.
     Gone,
+    /// Cut off on purpose ([`Reconciler::reconcile_cut_after`]).
+    Interrupted,
 }
 
 impl Reconciler {
@@ -62,10 +64,21 @@ impl Reconciler {
     ) -> Pin<Box<dyn Future<Output = anyhow::Result<Outcome>> + Send + '_>> {
         let span = info_span!("reconcile", connection_id = %id, tenant_id = tracing::field::Empty,
             generation = tracing::field::Empty, phase = tracing::field::Empty);
-        Box::pin(self.pass(id).instrument(span))
+        Box::pin(self.pass(id, usize::MAX).instrument(span))
     }
 
-    async fn pass(&self, id: Uuid) -> anyhow::Result<Outcome> {
+    /// A pass that stops dead after `steps` steps, writing nothing more, as if the process had
+    /// been killed at that step boundary. For crash tests.
+    #[doc(hidden)]
+    pub fn reconcile_cut_after(
+        &self,
+        id: Uuid,
+        steps: usize,
+    ) -> Pin<Box<dyn Future<Output = anyhow::Result<Outcome>> + Send + '_>> {
+        Box::pin(self.pass(id, steps))
+    }
+
+    async fn pass(&self, id: Uuid, cut_after: usize) -> anyhow::Result<Outcome> {
         crate::store::seal_inbox_token(&self.pool, &self.sealer, id).await?;
         let Some(mut loaded) = record::load(&self.pool, id).await? else {
             return Ok(Outcome::Gone);
@@ -121,7 +134,10 @@ impl Reconciler {
             tenant_id: &tenant_id,
             secrets: HashMap::new(),
         };
-        let result = self.converge(&mut executor, &mut loaded).await;
+        let result = self.converge(&mut executor, &mut loaded, cut_after).await;
+        if matches!(result, Err(StepError::Interrupted)) {
+            return Ok(Outcome::Interrupted);
+        }
         let current = org
             .instance_url()
             .to_string()
@@ -163,6 +179,7 @@ impl Reconciler {
         &self,
         executor: &mut Executor<'_>,
         loaded: &mut Loaded,
+        cut_after: usize,
     ) -> Result<Phase, StepError> {
         let id = loaded.id;
         for set in loaded.known.sets.iter_mut() {
@@ -182,7 +199,10 @@ impl Reconciler {
                 .await?;
             }
         }
-        for _ in 0..MAX_STEPS {
+        for taken in 0..MAX_STEPS {
+            if taken == cut_after {
+                return Err(StepError::Interrupted);
+            }
             let next = plan(&loaded.desired, &loaded.known);
             let Some(step) = next.steps.first() else {
                 return Ok(next.phase);

@@ -25,6 +25,8 @@ pub enum StepError {
     Database(#[from] sqlx::Error),
     #[error("sealed consumer secret cannot be opened: {0}")]
     Seal(String),
+    #[error("the pass was cut off")]
+    Interrupted,
 }
 
 /// What one pass works with.

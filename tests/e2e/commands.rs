@@ -2,19 +2,21 @@
 
 use base64::Engine as _;
 use connectord::simulator::SimulatorConfig;
+use connectord::store::{self, Phase};
 use sqlx::PgPool;
 
 use crate::support::World;
 
-/// Runs the binary without blocking the runtime that serves the simulator.
-async fn connectord(world: &World, args: &[&str]) -> std::process::Output {
+/// The binary, configured for this world's database, key and simulator.
+fn command(world: &World, args: &[&str]) -> tokio::process::Command {
     let options = world.pool.connect_options();
     let url = format!(
         "postgres://postgres@127.0.0.1:5432/{}",
         options.get_database().expect("test database name")
     );
     let key = base64::engine::general_purpose::STANDARD.encode(world.key);
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_connectord"))
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_connectord"));
+    command
         .args(args)
         .env("DATABASE_URL", url)
         .env("CONNECTORD__SECRETS__KEY", key)
@@ -26,11 +28,97 @@ async fn connectord(world: &World, args: &[&str]) -> std::process::Output {
             "CONNECTORD__SALESFORCE__CLIENT_SECRET",
             world.simulator.client_secret(),
         )
+        .env(
+            "CONNECTORD__SALESFORCE__LOGIN_URL",
+            world.simulator.login_url().as_str(),
+        )
         .env("CONNECTORD__SALESFORCE__ALLOW_LOOPBACK_HTTP", "true")
-        .env("RUST_LOG", "trace")
+        .env("RUST_LOG", "trace");
+    command
+}
+
+/// Runs the binary to the end without blocking the runtime that serves the simulator.
+async fn connectord(world: &World, args: &[&str]) -> std::process::Output {
+    command(world, args)
         .output()
         .await
         .expect("connectord runs")
+}
+
+async fn wait_for_phase(world: &World, id: uuid::Uuid, phase: Phase) {
+    for _ in 0..300 {
+        if store::get_status(&world.pool, id)
+            .await
+            .unwrap()
+            .is_some_and(|s| s.phase == phase)
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("not {phase} after 30 s:\n{}", world.trail(id).await);
+}
+
+#[sqlx::test]
+async fn the_daemon_follows_toggles_and_exits_0_on_sigterm(pool: PgPool) {
+    let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
+    let org = world.org("org1");
+    let id = world.add("acme", &org, &["Account.Industry"], true).await;
+    let mut daemon = command(&world, &["run"])
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("daemon starts");
+
+    wait_for_phase(&world, id, Phase::Ready).await;
+    store::set_enabled(&world.pool, id, false).await.unwrap();
+    wait_for_phase(&world, id, Phase::Disabled).await;
+    crate::lifecycle::assert_nothing_left(&org);
+
+    let pid = daemon.id().expect("running").to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), daemon.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[sqlx::test]
+async fn bad_configuration_exits_2_with_one_line_naming_the_key(pool: PgPool) {
+    let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
+    for (name, value, key) in [
+        (
+            "CONNECTORD__RECONCILER__RESYNC_INTERVAL",
+            "soon",
+            "reconciler.resync_interval",
+        ),
+        (
+            "CONNECTORD__RECONCILER__CONCURRENCY",
+            "lots",
+            "reconciler.concurrency",
+        ),
+        ("DATABASE_URL", "mysql://nowhere/x", "database.url"),
+        ("CONNECTORD__SECRETS__KEY", "", "secrets.key"),
+    ] {
+        let out = command(&world, &["run"])
+            .env(name, value)
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}={value}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(key), "{key} named in: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
 }
 
 #[sqlx::test]

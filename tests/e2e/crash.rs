@@ -79,3 +79,45 @@ async fn passes_cut_off_anywhere_never_leave_duplicates_or_leftovers(pool: PgPoo
     println!("{cuts} passes were cut off");
     assert!(cuts > 10, "the test must actually cut passes off ({cuts})");
 }
+
+/// Every pass is cut off after one step, so each step boundary of a turn-on, a scope change and
+/// a turn-off is a crash point in turn; the next pass must find what the last one left.
+#[sqlx::test]
+async fn a_pass_cut_at_every_step_boundary_is_finished_by_the_next(pool: PgPool) {
+    let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
+    let org = world.org("org1");
+    let id = world.add("acme", &org, &["Account.Industry"], true).await;
+
+    async fn cut_then_finish(world: &World, id: Uuid, wanted: Phase) -> usize {
+        let mut boundaries = 0;
+        loop {
+            let cut = world
+                .reconciler
+                .reconcile_cut_after(id, 1)
+                .await
+                .expect("pass runs");
+            if cut != Outcome::Interrupted {
+                assert_eq!(cut, Outcome::Settled(wanted), "{}", world.trail(id).await);
+                return boundaries;
+            }
+            boundaries += 1;
+            assert!(boundaries < 40, "no progress:\n{}", world.trail(id).await);
+        }
+    }
+    let on = cut_then_finish(&world, id, Phase::Ready).await;
+    crate::lifecycle::assert_exactly_one_connection(&org, &["Account.Industry"]);
+    store::set_fields(&world.pool, id, &["Contact.Email".to_owned()])
+        .await
+        .unwrap();
+    let change = cut_then_finish(&world, id, Phase::Ready).await;
+    crate::lifecycle::assert_exactly_one_connection(&org, &["Contact.Email"]);
+    store::set_enabled(&world.pool, id, false).await.unwrap();
+    let off = cut_then_finish(&world, id, Phase::Disabled).await;
+    crate::lifecycle::assert_nothing_left(&org);
+    println!("cut at {on} + {change} + {off} step boundaries");
+    assert_eq!(
+        (on, change, off),
+        (6, 9, 3),
+        "one cut per step of each plan"
+    );
+}
