@@ -14,6 +14,9 @@ use super::plan::Step;
 use super::record;
 use crate::salesforce::eca::{self, AppSpec, IpRelaxation};
 use crate::salesforce::{Org, SalesforceError};
+
+/// The user licence of API-only integration users.
+const INTEGRATION_LICENSE: &str = "Salesforce Integration";
 use crate::secrets::{Purpose, Sealer};
 
 /// Why a step did not complete.
@@ -70,6 +73,9 @@ impl Executor<'_> {
                 let result = access::ensure(self.org, &names, self.tenant_id, set, work).await;
                 set.verified = false;
                 record::save_set(self.pool, self.id, set).await?;
+                if let Err(SalesforceError::LicenseUnavailable { message }) = result {
+                    return Err(self.licence_shortage(message).await.into());
+                }
                 result?;
             }
             Step::DeployApp { serial } => {
@@ -193,6 +199,31 @@ impl Executor<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The licence error with the org's seat count, so the admin knows what to free.
+    async fn licence_shortage(&self, original: String) -> SalesforceError {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Seats {
+            total_licenses: i64,
+            used_licenses: i64,
+        }
+        let soql = format!(
+            "SELECT TotalLicenses, UsedLicenses FROM UserLicense WHERE Name = {}",
+            soql_literal(INTEGRATION_LICENSE)
+        );
+        let message = match self.org.query::<Seats>(&soql).await {
+            Ok(rows) => match rows.first() {
+                Some(s) => format!(
+                    "{} of {} Salesforce Integration user licences are in use",
+                    s.used_licenses, s.total_licenses
+                ),
+                None => "the org has no Salesforce Integration user licence".to_owned(),
+            },
+            Err(_) => original,
+        };
+        SalesforceError::LicenseUnavailable { message }
     }
 
     /// The consumer key and secret of a set: from this pass, or unsealed from the database.

@@ -61,7 +61,7 @@ pub enum SalesforceError {
     UnknownField { field: String, message: String },
 
     #[error(
-        "the Salesforce org has no free license for the integration user ({message}); free one or buy more"
+        "the Salesforce org has no free licence for the integration user ({message}): free one or buy more, then reconnect"
     )]
     LicenseUnavailable { message: String },
 

@@ -403,3 +403,28 @@ async fn a_revoked_admin_token_needs_a_person(pool: PgPool) {
         "no retry until the row changes"
     );
 }
+
+#[sqlx::test]
+async fn no_free_licence_needs_a_person_and_says_how_many_are_used(pool: PgPool) {
+    let mut config = SimulatorConfig::with_orgs(1);
+    config.orgs[0].integration_licenses = 1;
+    let world = World::start(pool, config).await;
+    let org = world.org("org1");
+    let first = world.add("acme", &org, &["Account.Industry"], true).await;
+    ready(&world, first).await;
+    let second = world.add("globex", &org, &["Account.Industry"], true).await;
+
+    let outcome = world.converge(second).await;
+
+    assert_eq!(
+        outcome,
+        Outcome::Failed {
+            phase: Phase::ActionRequired,
+            code: connectord::error_code::ErrorCode::LicenseUnavailable
+        }
+    );
+    let message = world.status(second).await.error_message.unwrap_or_default();
+    assert!(message.contains("1 of 1"), "{message}");
+    assert!(message.contains("then reconnect"), "{message}");
+    assert_exactly_one_connection(&org, &["Account.Industry"]);
+}
