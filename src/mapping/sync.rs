@@ -27,8 +27,9 @@ pub enum SyncReport {
     },
 }
 
-/// Runs automatic mapping for connection `id` if its `auto_mapping` is on. Appends a
-/// `member_mapping` event when anything changed.
+/// Runs automatic mapping for connection `id` if its `auto_mapping` is on. Reads the org only
+/// when the tenant has members or the connection has mappings. Appends a `member_mapping`
+/// event when anything changed.
 pub async fn sync(
     pool: &PgPool,
     salesforce: &Salesforce,
@@ -45,14 +46,23 @@ pub async fn sync(
         id,
         mode: target.mapping_mode.clone(),
     })?;
-    let session = org_users::session(pool, salesforce, sealer, id).await?;
-    let users = org_users::active_users(&session).await?;
     let members = store::members(pool, &target.tenant_id).await?;
     let existing: Vec<_> = store::mappings(pool, id)
         .await?
         .into_iter()
         .map(|s| s.mapping)
         .collect();
+    // A tenant that does not use mapping costs the org nothing.
+    if members.is_empty() && existing.is_empty() {
+        return Ok(SyncReport::Done {
+            mapped: 0,
+            written: 0,
+            dropped: 0,
+            unmapped: 0,
+        });
+    }
+    let session = org_users::session(pool, salesforce, sealer, id).await?;
+    let users = org_users::active_users(&session).await?;
     let blocked = store::blocked(pool, id).await?;
     let decision = decide(Inputs {
         mode,
