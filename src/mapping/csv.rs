@@ -20,9 +20,12 @@ pub struct ImportLine {
     pub username: String,
 }
 
+/// A line that cannot be used: its number and what is wrong with it.
+pub type BadLine = (usize, String);
+
 /// Reads an import file: the lines that have the right shape, and the others by number with
 /// what is wrong. A wrong header is an error for the whole file.
-pub fn parse_import(text: &str) -> Result<(Vec<ImportLine>, Vec<(usize, String)>), String> {
+pub fn parse_import(text: &str) -> Result<(Vec<ImportLine>, Vec<BadLine>), String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
     let header = lines
@@ -30,7 +33,10 @@ pub fn parse_import(text: &str) -> Result<(Vec<ImportLine>, Vec<(usize, String)>
         .find(|(_, l)| !l.trim().is_empty())
         .ok_or("the file is empty; the first line must be member_id,salesforce_username")?;
     let names = split(header.1).map_err(|e| format!("line {}: {e}", header.0))?;
-    let names: Vec<String> = names.iter().map(|n| n.trim().to_ascii_lowercase()).collect();
+    let names: Vec<String> = names
+        .iter()
+        .map(|n| n.trim().to_ascii_lowercase())
+        .collect();
     if names != IMPORT_HEADER {
         return Err(format!(
             "line {}: the header must be member_id,salesforce_username (found {:?})",
@@ -46,10 +52,9 @@ pub fn parse_import(text: &str) -> Result<(Vec<ImportLine>, Vec<(usize, String)>
         }
         match split(line) {
             Err(e) => bad.push((number, e)),
-            Ok(fields) if fields.len() != 2 => bad.push((
-                number,
-                format!("expected 2 fields, found {}", fields.len()),
-            )),
+            Ok(fields) if fields.len() != 2 => {
+                bad.push((number, format!("expected 2 fields, found {}", fields.len())))
+            }
             Ok(fields) => {
                 let member_id = fields[0].trim().to_owned();
                 let username = fields[1].trim().to_owned();
@@ -132,7 +137,10 @@ mod tests {
     fn fields_with_commas_and_quotes_survive_a_round_trip() {
         let fields = ["plain", "with,comma", "with \"quote\"", " padded "];
         let text = line(&fields);
-        assert_eq!(text, "plain,\"with,comma\",\"with \"\"quote\"\"\",\" padded \"\n");
+        assert_eq!(
+            text,
+            "plain,\"with,comma\",\"with \"\"quote\"\"\",\" padded \"\n"
+        );
         assert_eq!(split(text.trim_end()).unwrap(), fields);
     }
 
@@ -152,7 +160,10 @@ mod tests {
             .collect();
         assert_eq!(
             good,
-            [(2, "m1", "alice@org.example"), (7, "m4", "carol@org.example")]
+            [
+                (2, "m1", "alice@org.example"),
+                (7, "m4", "carol@org.example")
+            ]
         );
         let numbers: Vec<usize> = bad.iter().map(|(n, _)| *n).collect();
         assert_eq!(numbers, [4, 5, 6]);

@@ -20,7 +20,9 @@ pub enum MappingError {
     NoUser(String),
     #[error("Salesforce user {0:?} is not active")]
     InactiveUser(String),
-    #[error("Salesforce user {username:?} is already mapped to member {member:?}; remove that mapping first")]
+    #[error(
+        "Salesforce user {username:?} is already mapped to member {member:?}; remove that mapping first"
+    )]
     UserTaken { username: String, member: String },
     #[error("cannot open the sealed consumer secret (was secrets.key changed?): {0}")]
     Sealing(#[from] SealError),

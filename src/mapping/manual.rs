@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::csv::ImportLine;
+use super::csv::{BadLine, ImportLine};
 use super::error::MappingError;
 use super::model::{Mapping, Method, OrgUser};
 use super::{org_users, store};
@@ -62,7 +62,7 @@ pub async fn set(
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Imported {
     pub applied: Vec<Mapping>,
-    pub bad: Vec<(usize, String)>,
+    pub bad: Vec<BadLine>,
 }
 
 /// Applies the good lines of an import (all in one transaction); `bad` holds the lines that
@@ -71,7 +71,7 @@ pub async fn import(
     cx: Context<'_>,
     id: Uuid,
     lines: &[ImportLine],
-    mut bad: Vec<(usize, String)>,
+    mut bad: Vec<BadLine>,
 ) -> Result<Imported, MappingError> {
     let target = store::target(cx.pool, id)
         .await?

@@ -56,7 +56,11 @@ pub fn decide(inputs: Inputs<'_>) -> Decision {
     let mut next: BTreeMap<String, Mapping> = BTreeMap::new();
     let mut drops = Vec::new();
     // Manual mappings first: they stand while their member and user do.
-    for old in inputs.existing.iter().filter(|m| m.method == Method::Manual) {
+    for old in inputs
+        .existing
+        .iter()
+        .filter(|m| m.method == Method::Manual)
+    {
         if !members.contains_key(old.member_id.as_str()) {
             drops.push((old.clone(), DropReason::MemberGone));
         } else if let Some(user) = active.get(old.user_id.as_str()) {
@@ -137,7 +141,11 @@ pub fn decide(inputs: Inputs<'_>) -> Decision {
     }
 
     // Automatic mappings that are not produced again are dropped.
-    for old in inputs.existing.iter().filter(|m| m.method != Method::Manual) {
+    for old in inputs
+        .existing
+        .iter()
+        .filter(|m| m.method != Method::Manual)
+    {
         if next.get(&old.member_id) == Some(old) {
             continue;
         }

@@ -223,7 +223,10 @@ fn cases() -> Vec<Case> {
         Case {
             name: "a member without an e-mail has nothing to match with",
             mode: Mode::Email,
-            members: vec![member("m1", Some("  "), None), member("m2", None, Some("x"))],
+            members: vec![
+                member("m1", Some("  "), None),
+                member("m2", None, Some("x")),
+            ],
             users: vec![user("u1", "a@x.com", Some("x"), true)],
             existing: vec![],
             blocked: &[],

@@ -94,11 +94,7 @@ pub async fn mappings(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<Stored>> {
 }
 
 /// The members already mapped to the Salesforce user `user_id`.
-pub async fn members_of_user(
-    pool: &PgPool,
-    id: Uuid,
-    user_id: &str,
-) -> sqlx::Result<Vec<String>> {
+pub async fn members_of_user(pool: &PgPool, id: Uuid, user_id: &str) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar!(
         "SELECT member_id FROM member_mappings
           WHERE connection_id = $1 AND salesforce_user_id = $2 ORDER BY member_id",
