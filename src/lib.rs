@@ -9,6 +9,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod error_code;
+pub mod mapping;
 pub mod reconcile;
 pub mod salesforce;
 pub mod secrets;

@@ -10,6 +10,7 @@ use crate::config::Settings;
 
 mod connection;
 pub mod daemon;
+mod mapping;
 mod status;
 
 /// Exit codes of the contract.
@@ -82,6 +83,43 @@ pub enum Command {
     },
     /// A short-lived access token for the agent, as JSON.
     Token { id: Uuid },
+    /// Which Salesforce user acts for which member of the tenant.
+    #[command(subcommand)]
+    Mapping(MappingCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MappingCommand {
+    /// The connection's member mappings, and the members left unmapped with why.
+    List {
+        id: Uuid,
+        /// Print CSV instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Map a member by hand to an active Salesforce user of the org.
+    Set {
+        id: Uuid,
+        #[arg(long)]
+        member: String,
+        #[arg(long = "salesforce-user")]
+        salesforce_user: String,
+    },
+    /// Remove a member's mapping; automatic mapping leaves the member alone until it is
+    /// mapped again by hand.
+    Remove {
+        id: Uuid,
+        #[arg(long)]
+        member: String,
+    },
+    /// Map members by hand from a CSV file with the header member_id,salesforce_username.
+    Import { id: Uuid, file: std::path::PathBuf },
+    /// Write every mapping as CSV (member_id,salesforce_user_id,salesforce_username,method).
+    Export {
+        id: Uuid,
+        /// Where to write; standard output if absent.
+        file: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,5 +169,6 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Demo => crate::demo::run(&settings).await,
         Command::Plan { id, json } => daemon::plan(&settings, id, json).await,
         Command::Token { id } => daemon::token(&settings, id).await,
+        Command::Mapping(command) => mapping::run(&settings, command).await,
     }
 }

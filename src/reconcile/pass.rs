@@ -168,6 +168,9 @@ impl Reconciler {
                 record::finish(&self.pool, id, &loaded.known, &end).await?;
                 span.record("phase", phase.as_str());
                 info!(phase = phase.as_str(), "pass settled");
+                if phase == Phase::Ready {
+                    self.map_members(id).await?;
+                }
                 Ok(Outcome::Settled(phase))
             }
             Err(error) => self.fail(&loaded, &current, error).await,
@@ -246,6 +249,18 @@ impl Reconciler {
             status: 0,
             detail: format!("the connection did not settle within {MAX_STEPS} steps"),
         }))
+    }
+
+    /// Automatic member mapping after a pass settled `ready` (if `auto_mapping` is on). Its
+    /// failure never fails the pass: it is logged and recorded as an event.
+    async fn map_members(&self, id: Uuid) -> anyhow::Result<()> {
+        let result = crate::mapping::sync(&self.pool, &self.salesforce, &self.sealer, id).await;
+        if let Err(error) = result {
+            warn!(error = %error, "member mapping failed; the connection stays ready");
+            let detail = json!({ "error": error.to_string() });
+            record::event(&self.pool, id, "member_mapping", "failed", detail).await?;
+        }
+        Ok(())
     }
 
     async fn finish_without_calls(&self, loaded: &mut Loaded) -> anyhow::Result<Outcome> {

@@ -12,6 +12,7 @@ use url::Url;
 
 use crate::config::SalesforceSettings;
 
+mod app;
 mod auth;
 mod credentials;
 pub mod eca;
@@ -23,6 +24,7 @@ mod metadata;
 mod org;
 mod rest;
 
+pub use app::AppSession;
 pub use auth::{AccessToken, TOKEN_PATH};
 pub use error::{ComponentFailure, SalesforceError};
 pub use instance::check_instance_url;

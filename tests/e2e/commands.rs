@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use crate::support::World;
 
 /// The binary, configured for this world's database, key and simulator.
-fn command(world: &World, args: &[&str]) -> tokio::process::Command {
+pub(crate) fn command(world: &World, args: &[&str]) -> tokio::process::Command {
     let options = world.pool.connect_options();
     let url = format!(
         "postgres://postgres@127.0.0.1:5432/{}",
@@ -38,7 +38,7 @@ fn command(world: &World, args: &[&str]) -> tokio::process::Command {
 }
 
 /// Runs the binary to the end without blocking the runtime that serves the simulator.
-async fn connectord(world: &World, args: &[&str]) -> std::process::Output {
+pub(crate) async fn connectord(world: &World, args: &[&str]) -> std::process::Output {
     command(world, args)
         .output()
         .await

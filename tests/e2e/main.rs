@@ -3,4 +3,5 @@
 mod commands;
 mod crash;
 mod lifecycle;
+mod mapping;
 mod support;
