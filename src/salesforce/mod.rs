@@ -17,7 +17,7 @@ mod credentials;
 pub mod eca;
 mod error;
 mod http;
-mod instance;
+pub mod instance;
 mod limits;
 mod metadata;
 mod org;
@@ -25,7 +25,7 @@ mod rest;
 
 pub use auth::{AccessToken, TOKEN_PATH};
 pub use error::{ComponentFailure, SalesforceError};
-pub use instance::check_instance_url;
+pub use instance::{InstancePolicy, check_instance_url};
 pub use limits::{ApiUsage, LIMIT_INFO_HEADER, parse_limit_info};
 pub use metadata::DeployOutcome;
 pub use org::Org;
@@ -72,7 +72,7 @@ struct Shared {
     client_secret: SecretString,
     api_version: String,
     login_url: Url,
-    allow_loopback_http: bool,
+    policy: InstancePolicy,
 }
 
 impl Salesforce {
@@ -99,7 +99,7 @@ impl Salesforce {
                 client_secret: settings.client_secret.clone(),
                 api_version: settings.api_version.clone(),
                 login_url: settings.login_url.clone(),
-                allow_loopback_http: settings.allow_loopback_http,
+                policy: InstancePolicy::from_settings(settings),
             }),
         })
     }
@@ -117,7 +117,7 @@ impl Salesforce {
         consumer_key: &str,
         consumer_secret: &SecretString,
     ) -> Result<AccessToken, SalesforceError> {
-        let host = check_instance_url(instance_url, self.inner.allow_loopback_http)?;
+        let host = self.inner.policy.check(instance_url)?;
         auth::request_token(
             &self.inner.http,
             &host,
@@ -151,8 +151,9 @@ impl Salesforce {
         &self.inner.login_url
     }
 
-    pub(crate) fn allow_loopback_http(&self) -> bool {
-        self.inner.allow_loopback_http
+    /// Where tokens may go: the instance URL policy built from the settings.
+    pub fn instance_policy(&self) -> &InstancePolicy {
+        &self.inner.policy
     }
 
     pub(crate) fn client_credentials_of_product(&self) -> (&str, &SecretString) {
