@@ -4,3 +4,7 @@ mod commands;
 mod crash;
 mod lifecycle;
 mod support;
+mod faults;
+mod hardening;
+mod product_role;
+mod secrets_hygiene;
