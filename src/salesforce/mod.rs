@@ -21,6 +21,8 @@ pub mod instance;
 mod limits;
 mod metadata;
 mod org;
+#[cfg(test)]
+mod parse_props;
 mod rest;
 
 pub use auth::{AccessToken, TOKEN_PATH};
