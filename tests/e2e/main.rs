@@ -8,3 +8,4 @@ mod faults;
 mod hardening;
 mod product_role;
 mod secrets_hygiene;
+mod bad_input;
