@@ -227,8 +227,7 @@ impl Settings {
                 let labels: Vec<&str> = domain.split('.').collect();
                 let well_formed = labels.len() >= min_labels
                     && labels.iter().all(|l| {
-                        !l.is_empty()
-                            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                        !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
                     });
                 if !well_formed {
                     let wanted = if min_labels == 1 {
@@ -236,10 +235,7 @@ impl Settings {
                     } else {
                         "a domain with at least two labels, like my.salesforce.com"
                     };
-                    return Err(ConfigError::new(
-                        key,
-                        format!("{entry:?} is not {wanted}"),
-                    ));
+                    return Err(ConfigError::new(key, format!("{entry:?} is not {wanted}")));
                 }
             }
         }
@@ -472,7 +468,10 @@ mod tests {
                 "government_cloud_instances = [\"\"]",
                 "salesforce.government_cloud_instances",
             ),
-            ("allowed_domains = \"my.salesforce.com\"", "salesforce.allowed_domains"),
+            (
+                "allowed_domains = \"my.salesforce.com\"",
+                "salesforce.allowed_domains",
+            ),
         ] {
             let path = dir.path().join("c.toml");
             std::fs::write(&path, format!("[salesforce]\n{body}\n")).unwrap();

@@ -51,7 +51,8 @@ pub(crate) struct SalesforceTokenFields {
 
 impl ExtraTokenFields for SalesforceTokenFields {}
 
-pub(super) type SalesforceTokenResponse = StandardTokenResponse<SalesforceTokenFields, BasicTokenType>;
+pub(super) type SalesforceTokenResponse =
+    StandardTokenResponse<SalesforceTokenFields, BasicTokenType>;
 
 type TokenClient = oauth2::Client<
     BasicErrorResponse,

@@ -120,7 +120,10 @@ fn the_domain_lists_are_configuration() {
 
 #[test]
 fn domain_entries_are_normalised() {
-    assert_eq!(normalise_domain(" *.My.Salesforce.COM. "), "my.salesforce.com");
+    assert_eq!(
+        normalise_domain(" *.My.Salesforce.COM. "),
+        "my.salesforce.com"
+    );
     assert_eq!(normalise_domain(".my.salesforce.com"), "my.salesforce.com");
 }
 

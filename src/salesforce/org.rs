@@ -197,7 +197,11 @@ impl Org {
     }
 
     fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, SalesforceError> {
-        let base = self.inner.sf.instance_policy().check(&self.instance_url())?;
+        let base = self
+            .inner
+            .sf
+            .instance_policy()
+            .check(&self.instance_url())?;
         let mut url = base
             .join(path)
             .map_err(|e| SalesforceError::Setup(e.to_string()))?;

@@ -70,8 +70,7 @@ async fn unknown_objects_fields_and_setup_objects_need_a_person_before_anything_
         let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
         org.reset_api_calls();
         let id = world.add(&format!("t{i}"), &org, &refs, true).await;
-        let message =
-            fails_with(&world, id, Phase::ActionRequired, ErrorCode::UnknownField).await;
+        let message = fails_with(&world, id, Phase::ActionRequired, ErrorCode::UnknownField).await;
         assert!(message.contains(named), "{message}");
         assert!(message.contains("fix the field name"), "{message}");
         // Checked before anything is made, in a handful of calls even for 5,000 fields.
@@ -176,8 +175,13 @@ async fn no_integration_licence_or_no_free_seat_needs_a_person_and_leaks_nothing
     )
     .await;
     assert_exactly_one_connection(&one, &GOOD);
-    store::set_enabled(&world.pool, second, false).await.unwrap();
-    assert_eq!(world.converge(second).await, Outcome::Settled(Phase::Disabled));
+    store::set_enabled(&world.pool, second, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        world.converge(second).await,
+        Outcome::Settled(Phase::Disabled)
+    );
     assert_exactly_one_connection(&one, &GOOD);
 }
 

@@ -79,8 +79,14 @@ async fn foreign_instance_urls_need_a_person_and_nothing_else_stalls(pool: PgPoo
             "https://acme.my.salesforce.com.evil.example",
             "not under a Salesforce domain",
         ),
-        ("https://acme.my.salesforce.com:8443", "must not name a port"),
-        ("https://login.salesforce.com", "not under a Salesforce domain"),
+        (
+            "https://acme.my.salesforce.com:8443",
+            "must not name a port",
+        ),
+        (
+            "https://login.salesforce.com",
+            "not under a Salesforce domain",
+        ),
     ];
     let mut ids = Vec::new();
     for (i, (url, _)) in cases.iter().enumerate() {

@@ -1,11 +1,11 @@
 //! End-to-end: the reconciler against the Salesforce simulator and a real PostgreSQL.
 
+mod bad_input;
 mod commands;
 mod crash;
-mod lifecycle;
-mod support;
 mod faults;
 mod hardening;
+mod lifecycle;
 mod product_role;
 mod secrets_hygiene;
-mod bad_input;
+mod support;

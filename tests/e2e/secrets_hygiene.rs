@@ -108,7 +108,11 @@ async fn no_secret_appears_anywhere_across_full_lifecycles_at_trace(pool: PgPool
 
     let logs = buffer.text();
     // The capture works: the passes and the HTTP calls are in it.
-    assert!(logs.contains("pass settled"), "{}", &logs[..logs.len().min(2000)]);
+    assert!(
+        logs.contains("pass settled"),
+        "{}",
+        &logs[..logs.len().min(2000)]
+    );
     assert!(logs.lines().count() > 100, "{} lines", logs.lines().count());
 
     let mut elsewhere = String::new();
@@ -125,10 +129,19 @@ async fn no_secret_appears_anywhere_across_full_lifecycles_at_trace(pool: PgPool
             "a secret of {} characters is in the logs",
             secret.len()
         );
-        assert!(!elsewhere.contains(secret.as_str()), "a secret is in the trail");
+        assert!(
+            !elsewhere.contains(secret.as_str()),
+            "a secret is in the trail"
+        );
     }
     for prefix in &prefixes {
-        assert!(!logs.contains(prefix.as_str()), "an access token is in the logs");
-        assert!(!elsewhere.contains(prefix.as_str()), "an access token is in the trail");
+        assert!(
+            !logs.contains(prefix.as_str()),
+            "an access token is in the logs"
+        );
+        assert!(
+            !elsewhere.contains(prefix.as_str()),
+            "an access token is in the trail"
+        );
     }
 }

@@ -325,9 +325,7 @@ async fn after_a_key_rotation_app_consumer_secrets_are_resealed_too(pool: PgPool
     .await
     .unwrap();
     let new_only = Sealer::new(OTHER_KEY, []);
-    let opened = new_only
-        .open(id, Purpose::ConsumerSecret, &stored)
-        .unwrap();
+    let opened = new_only.open(id, Purpose::ConsumerSecret, &stored).unwrap();
     assert_eq!(opened.expose_secret(), "app-consumer-secret");
     assert!(old.open(id, Purpose::ConsumerSecret, &stored).is_err());
 }
