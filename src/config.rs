@@ -69,6 +69,12 @@ pub struct SalesforceSettings {
     pub api_version: String,
     pub login_url: url::Url,
     pub allow_loopback_http: bool,
+    /// An org's host must be strictly under one of these (see `salesforce::InstancePolicy`).
+    pub allowed_domains: Vec<String>,
+    /// Hosts under these domains are Government Cloud orgs, refused early.
+    pub government_cloud_domains: Vec<String>,
+    /// Instance names (a host label such as `gs0`) that mark a Government Cloud org.
+    pub government_cloud_instances: Vec<String>,
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
     #[serde(with = "humantime_serde")]
@@ -184,11 +190,54 @@ impl Settings {
                 format!("{version:?} is not an API version like 64.0"),
             ));
         }
+        self.validate_domains()?;
         if !matches!(self.salesforce.login_url.scheme(), "https" | "http") {
             return Err(ConfigError::new(
                 "salesforce.login_url",
                 "must be an https URL",
             ));
+        }
+        Ok(())
+    }
+
+    fn validate_domains(&self) -> Result<(), ConfigError> {
+        let sf = &self.salesforce;
+        if sf.allowed_domains.is_empty() {
+            return Err(ConfigError::new(
+                "salesforce.allowed_domains",
+                "must name at least one domain, like my.salesforce.com",
+            ));
+        }
+        let lists = [
+            ("salesforce.allowed_domains", &sf.allowed_domains, 2),
+            (
+                "salesforce.government_cloud_domains",
+                &sf.government_cloud_domains,
+                2,
+            ),
+            (
+                "salesforce.government_cloud_instances",
+                &sf.government_cloud_instances,
+                1,
+            ),
+        ];
+        for (key, list, min_labels) in lists {
+            for entry in list {
+                let domain = crate::salesforce::instance::normalise_domain(entry);
+                let labels: Vec<&str> = domain.split('.').collect();
+                let well_formed = labels.len() >= min_labels
+                    && labels.iter().all(|l| {
+                        !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    });
+                if !well_formed {
+                    let wanted = if min_labels == 1 {
+                        "an instance name like gs0"
+                    } else {
+                        "a domain with at least two labels, like my.salesforce.com"
+                    };
+                    return Err(ConfigError::new(key, format!("{entry:?} is not {wanted}")));
+                }
+            }
         }
         Ok(())
     }
@@ -387,6 +436,49 @@ mod tests {
         )]))
         .unwrap();
         assert_eq!(good.secrets.key().unwrap()[31], 31);
+    }
+
+    #[test]
+    fn the_domain_lists_default_to_the_policy_constants() {
+        use crate::salesforce::instance::*;
+        let s = Settings::load_from(env(&[])).unwrap();
+        assert_eq!(s.salesforce.allowed_domains, DEFAULT_ALLOWED_DOMAINS);
+        assert_eq!(
+            s.salesforce.government_cloud_domains,
+            DEFAULT_GOVERNMENT_CLOUD_DOMAINS
+        );
+        assert_eq!(
+            s.salesforce.government_cloud_instances,
+            DEFAULT_GOVERNMENT_CLOUD_INSTANCES
+        );
+    }
+
+    #[test]
+    fn bad_domain_lists_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        for (body, key) in [
+            ("allowed_domains = []", "salesforce.allowed_domains"),
+            ("allowed_domains = [\"com\"]", "salesforce.allowed_domains"),
+            ("allowed_domains = [\"a..b\"]", "salesforce.allowed_domains"),
+            (
+                "government_cloud_domains = [\"evil/x.mil\"]",
+                "salesforce.government_cloud_domains",
+            ),
+            (
+                "government_cloud_instances = [\"\"]",
+                "salesforce.government_cloud_instances",
+            ),
+            (
+                "allowed_domains = \"my.salesforce.com\"",
+                "salesforce.allowed_domains",
+            ),
+        ] {
+            let path = dir.path().join("c.toml");
+            std::fs::write(&path, format!("[salesforce]\n{body}\n")).unwrap();
+            let e = Settings::load_from(env(&[("CONNECTORD_CONFIG", path.to_str().unwrap())]))
+                .unwrap_err();
+            assert_eq!(e.key, key, "{body}: {e}");
+        }
     }
 
     #[test]

@@ -103,7 +103,7 @@ pub async fn token(settings: &Settings, id: Uuid) -> anyhow::Result<()> {
     let url_text = loaded.current_url.unwrap_or(loaded.instance_url);
     let url = url::Url::parse(&url_text)
         .map_err(|e| BadInput(format!("instance URL {url_text}: {e}")))?;
-    let url = crate::salesforce::check_instance_url(&url, settings.salesforce.allow_loopback_http)?;
+    let url = crate::salesforce::InstancePolicy::from_settings(&settings.salesforce).check(&url)?;
     let salesforce = Salesforce::new(&settings.salesforce)?;
     let token = salesforce
         .client_credentials_token(&url, &key, &secret)

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::error::MappingError;
 use super::model::OrgUser;
 use crate::reconcile::record;
-use crate::salesforce::{AppSession, Salesforce, check_instance_url};
+use crate::salesforce::{AppSession, Salesforce};
 use crate::secrets::{Purpose, Sealer};
 
 /// The active users automatic mapping matches against.
@@ -36,7 +36,10 @@ pub async fn session(
     let url = url::Url::parse(&text)
         .map_err(|e| e.to_string())
         .and_then(|u| {
-            check_instance_url(&u, salesforce.allow_loopback_http()).map_err(|e| e.to_string())
+            salesforce
+                .instance_policy()
+                .check(&u)
+                .map_err(|e| e.to_string())
         })
         .map_err(|reason| MappingError::InstanceUrl {
             url: text.clone(),

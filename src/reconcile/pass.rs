@@ -22,7 +22,7 @@ use super::plan::{Phase, plan};
 use super::record::{self, Finish, Loaded};
 use super::steps::{Executor, StepError, describe};
 use crate::error_code::ErrorCode;
-use crate::salesforce::{Salesforce, SalesforceError, check_instance_url};
+use crate::salesforce::{Salesforce, SalesforceError};
 use crate::secrets::Sealer;
 
 /// A pass never takes more steps than this (a full scope change takes 14).
@@ -101,7 +101,8 @@ impl Reconciler {
                 url: url_text.clone(),
                 reason: e.to_string(),
             })
-            .and_then(|u| check_instance_url(&u, self.allow_loopback_http))
+            // Where tokens may go, Government Cloud included: refused here, before any request.
+            .and_then(|u| self.salesforce.instance_policy().check(&u))
         {
             Ok(url) => url,
             Err(error) => return self.fail(&loaded, &url_text, error.into()).await,

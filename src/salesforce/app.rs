@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, de::DeserializeOwned};
 use url::Url;
 
-use super::{Salesforce, check_instance_url, error::SalesforceError, org::decode};
+use super::{Salesforce, error::SalesforceError, org::decode};
 
 /// An app session on one org. `Debug` shows the URL only.
 pub struct AppSession {
@@ -47,7 +47,7 @@ impl Salesforce {
             .client_credentials_token(instance_url, consumer_key, consumer_secret)
             .await?;
         let base = token.instance_url.unwrap_or_else(|| instance_url.clone());
-        let base = check_instance_url(&base, self.allow_loopback_http())?;
+        let base = self.instance_policy().check(&base)?;
         Ok(AppSession {
             sf: self.clone(),
             instance_url: base,

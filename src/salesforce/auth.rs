@@ -51,7 +51,8 @@ pub(crate) struct SalesforceTokenFields {
 
 impl ExtraTokenFields for SalesforceTokenFields {}
 
-type SalesforceTokenResponse = StandardTokenResponse<SalesforceTokenFields, BasicTokenType>;
+pub(super) type SalesforceTokenResponse =
+    StandardTokenResponse<SalesforceTokenFields, BasicTokenType>;
 
 type TokenClient = oauth2::Client<
     BasicErrorResponse,
@@ -136,23 +137,7 @@ pub(crate) async fn request_token(
         }
     };
     match result {
-        Ok(response) => {
-            let extra = response.extra_fields();
-            let instance_url = match extra.instance_url.as_deref() {
-                Some(text) => Some(Url::parse(text).map_err(|_| {
-                    TokenFailure::Failed(SalesforceError::BadResponse {
-                        status: 200,
-                        detail: "the token response's instance_url is not a URL".into(),
-                    })
-                })?),
-                None => None,
-            };
-            Ok(AccessToken {
-                token: SecretString::from(response.access_token().secret().to_owned()),
-                instance_url,
-                issued_at: extra.issued_at.clone(),
-            })
-        }
+        Ok(response) => access_token_from(&response).map_err(TokenFailure::Failed),
         Err(RequestTokenError::Request(TokenHttpError::HostGone(e))) => {
             Err(TokenFailure::HostGone(e))
         }
@@ -179,6 +164,25 @@ pub(crate) async fn request_token(
             }))
         }
     }
+}
+
+/// The access token and Salesforce's extra fields of a parsed token response.
+pub(super) fn access_token_from(
+    response: &SalesforceTokenResponse,
+) -> Result<AccessToken, SalesforceError> {
+    let extra = response.extra_fields();
+    let instance_url = match extra.instance_url.as_deref() {
+        Some(text) => Some(Url::parse(text).map_err(|_| SalesforceError::BadResponse {
+            status: 200,
+            detail: "the token response's instance_url is not a URL".into(),
+        })?),
+        None => None,
+    };
+    Ok(AccessToken {
+        token: SecretString::from(response.access_token().secret().to_owned()),
+        instance_url,
+        issued_at: extra.issued_at.clone(),
+    })
 }
 
 /// The `oauth2` HTTP function: our client, and every non-200 classified here.

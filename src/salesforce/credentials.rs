@@ -76,7 +76,7 @@ impl Org {
             .client_credentials_token(&instance, consumer_key, consumer_secret)
             .await?;
         let base = token.instance_url.clone().unwrap_or(instance);
-        let base = super::check_instance_url(&base, self.sf().allow_loopback_http())?;
+        let base = self.sf().instance_policy().check(&base)?;
         let mut url = base
             .join(&self.data_path("query"))
             .map_err(|e| SalesforceError::Setup(e.to_string()))?;

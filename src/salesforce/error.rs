@@ -98,6 +98,11 @@ pub enum SalesforceError {
     #[error("the instance URL {url} is not a Salesforce org address ({reason})")]
     InvalidInstanceUrl { url: String, reason: String },
 
+    #[error(
+        "{host} is a Salesforce Government Cloud org, which connectord does not support: Government Cloud runs in a separate authorization boundary that the product is not cleared for, so nothing was sent to it"
+    )]
+    GovernmentCloudUnsupported { host: String },
+
     #[error("the Salesforce client could not be set up: {0}")]
     Setup(String),
 }
@@ -126,6 +131,7 @@ impl SalesforceError {
             Self::InvalidInstanceUrl { .. } | Self::Redirected { .. } => {
                 ErrorCode::InvalidInstanceUrl
             }
+            Self::GovernmentCloudUnsupported { .. } => ErrorCode::GovernmentCloudUnsupported,
             Self::SessionExpired
             | Self::Unavailable { .. }
             | Self::BadResponse { .. }

@@ -191,6 +191,18 @@ fn finish(id: String, result: DeployResult) -> Result<DeployOutcome, SalesforceE
     Err(SalesforceError::DeployFailed { failures })
 }
 
+/// What a deploy answer body comes to: the outcome if it is done, `None` while in progress.
+/// The parsing half of [`Org::deploy`], for the property tests.
+#[cfg(test)]
+pub(super) fn read_deploy_answer(body: &[u8]) -> Result<Option<DeployOutcome>, SalesforceError> {
+    let answer: DeployAnswer =
+        serde_json::from_slice(body).map_err(|e| super::error::bad_body(200, body, &e))?;
+    match answer.deploy_result {
+        Some(result) if result.done => finish(answer.id, result).map(Some),
+        _ => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,16 +18,18 @@ mod credentials;
 pub mod eca;
 mod error;
 mod http;
-mod instance;
+pub mod instance;
 mod limits;
 mod metadata;
 mod org;
+#[cfg(test)]
+mod parse_props;
 mod rest;
 
 pub use app::AppSession;
 pub use auth::{AccessToken, TOKEN_PATH};
 pub use error::{ComponentFailure, SalesforceError};
-pub use instance::check_instance_url;
+pub use instance::{InstancePolicy, check_instance_url};
 pub use limits::{ApiUsage, LIMIT_INFO_HEADER, parse_limit_info};
 pub use metadata::DeployOutcome;
 pub use org::Org;
@@ -74,7 +76,7 @@ struct Shared {
     client_secret: SecretString,
     api_version: String,
     login_url: Url,
-    allow_loopback_http: bool,
+    policy: InstancePolicy,
 }
 
 impl Salesforce {
@@ -101,7 +103,7 @@ impl Salesforce {
                 client_secret: settings.client_secret.clone(),
                 api_version: settings.api_version.clone(),
                 login_url: settings.login_url.clone(),
-                allow_loopback_http: settings.allow_loopback_http,
+                policy: InstancePolicy::from_settings(settings),
             }),
         })
     }
@@ -119,7 +121,7 @@ impl Salesforce {
         consumer_key: &str,
         consumer_secret: &SecretString,
     ) -> Result<AccessToken, SalesforceError> {
-        let host = check_instance_url(instance_url, self.inner.allow_loopback_http)?;
+        let host = self.inner.policy.check(instance_url)?;
         auth::request_token(
             &self.inner.http,
             &host,
@@ -153,8 +155,9 @@ impl Salesforce {
         &self.inner.login_url
     }
 
-    pub(crate) fn allow_loopback_http(&self) -> bool {
-        self.inner.allow_loopback_http
+    /// Where tokens may go: the instance URL policy built from the settings.
+    pub fn instance_policy(&self) -> &InstancePolicy {
+        &self.inner.policy
     }
 
     pub(crate) fn client_credentials_of_product(&self) -> (&str, &SecretString) {

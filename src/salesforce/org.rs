@@ -15,7 +15,6 @@ use super::{
     auth::{Grant, TokenFailure, request_token},
     error::{ApiError, SalesforceError, bad_body, from_api_error, from_response},
     http::Answer,
-    instance::check_instance_url,
     limits::ApiUsage,
 };
 
@@ -116,7 +115,7 @@ impl Org {
     /// longer serves the org; follows a changed `instance_url`.
     async fn refresh(&self) -> Result<SecretString, SalesforceError> {
         let sf = &self.inner.sf;
-        let current = check_instance_url(&self.instance_url(), sf.allow_loopback_http())?;
+        let current = sf.instance_policy().check(&self.instance_url())?;
         let grant = || Grant::RefreshToken(&self.inner.refresh_token);
         let (id, secret) = sf.client_credentials_of_product();
         let token = match request_token(sf.http(), &current, id, secret, grant()).await {
@@ -131,7 +130,7 @@ impl Org {
             Err(TokenFailure::Failed(e)) => return Err(e),
         };
         if let Some(named) = &token.instance_url {
-            let named = check_instance_url(named, sf.allow_loopback_http())?;
+            let named = sf.instance_policy().check(named)?;
             if named.origin() != current.origin() {
                 tracing::info!(
                     from = %current.origin().ascii_serialization(),
@@ -198,7 +197,11 @@ impl Org {
     }
 
     fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, SalesforceError> {
-        let base = check_instance_url(&self.instance_url(), self.inner.sf.allow_loopback_http())?;
+        let base = self
+            .inner
+            .sf
+            .instance_policy()
+            .check(&self.instance_url())?;
         let mut url = base
             .join(path)
             .map_err(|e| SalesforceError::Setup(e.to_string()))?;

@@ -18,7 +18,7 @@ pub const COMPOSITE_MAX: usize = 25;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct QueryPage<T> {
+pub(super) struct QueryPage<T> {
     done: bool,
     records: Vec<T>,
     #[serde(default)]

@@ -115,10 +115,76 @@ pub struct ResealReport {
     pub resealed: usize,
     /// Rows left alone because a value did not open with any configured key.
     pub unreadable: Vec<Uuid>,
+    /// `component_sets` rows whose app consumer secret is now sealed with the current key.
+    pub resealed_sets: usize,
+    /// `component_sets` rows (connection, serial) whose consumer secret no key opens.
+    pub unreadable_sets: Vec<(Uuid, i32)>,
 }
 
-/// After a key rotation: seals again with the current key every row sealed with an older one.
+/// After a key rotation: seals again with the current key every value sealed with an older
+/// one: both columns of `connection_secrets`, and `component_sets.consumer_secret`. Each row is
+/// its own short transaction, so the daemon can run this in the background while it works;
+/// calling it again when nothing is stale costs two scans and writes nothing.
 pub async fn reseal_stale(pool: &PgPool, sealer: &Sealer) -> Result<ResealReport, StoreError> {
+    let mut report = reseal_connection_secrets(pool, sealer).await?;
+    reseal_app_secrets(pool, sealer, &mut report).await?;
+    Ok(report)
+}
+
+/// `component_sets.consumer_secret` values sealed with another key, one row at a time. The
+/// key id sits in bytes 2–9 of a sealed value (after the version byte).
+async fn reseal_app_secrets(
+    pool: &PgPool,
+    sealer: &Sealer,
+    report: &mut ResealReport,
+) -> Result<(), StoreError> {
+    let key_id = sealer.key_id();
+    let stale = sqlx::query!(
+        "SELECT connection_id, serial FROM component_sets
+          WHERE consumer_secret IS NOT NULL
+            AND encode(substring(consumer_secret FROM 2 FOR 8), 'hex') <> $1
+          ORDER BY connection_id, serial",
+        key_id
+    )
+    .fetch_all(pool)
+    .await?;
+    for row in stale {
+        let (id, serial) = (row.connection_id, row.serial);
+        let mut tx = pool.begin().await?;
+        let sealed = sqlx::query_scalar!(
+            "SELECT consumer_secret FROM component_sets
+              WHERE connection_id = $1 AND serial = $2 FOR UPDATE",
+            id,
+            serial
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .flatten();
+        // Gone or cleared since the listing: nothing to do.
+        let Some(sealed) = sealed else { continue };
+        let Ok(Some(resealed)) = reseal(sealer, id, Purpose::ConsumerSecret, Some(sealed)) else {
+            report.unreadable_sets.push((id, serial));
+            continue;
+        };
+        sqlx::query!(
+            "UPDATE component_sets SET consumer_secret = $3, updated_at = now()
+              WHERE connection_id = $1 AND serial = $2",
+            id,
+            serial,
+            resealed
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        report.resealed_sets += 1;
+    }
+    Ok(())
+}
+
+async fn reseal_connection_secrets(
+    pool: &PgPool,
+    sealer: &Sealer,
+) -> Result<ResealReport, StoreError> {
     let key_id = sealer.key_id();
     let stale = sqlx::query_scalar!(
         "SELECT connection_id FROM connection_secrets WHERE key_id <> $1 ORDER BY connection_id",

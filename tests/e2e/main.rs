@@ -1,7 +1,12 @@
 //! End-to-end: the reconciler against the Salesforce simulator and a real PostgreSQL.
 
+mod bad_input;
 mod commands;
 mod crash;
+mod faults;
+mod hardening;
 mod lifecycle;
 mod mapping;
+mod product_role;
+mod secrets_hygiene;
 mod support;

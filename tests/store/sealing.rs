@@ -2,7 +2,7 @@
 
 use base64::Engine as _;
 use connectord::{
-    secrets::{SealError, Sealer},
+    secrets::{Purpose, SealError, Sealer},
     store::{self, NewConnection, StoreError},
 };
 use secrecy::{ExposeSecret as _, SecretString};
@@ -285,4 +285,70 @@ async fn a_sealed_value_copied_to_another_connection_does_not_open(pool: PgPool)
         ),
         "{error:?}"
     );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn after_a_key_rotation_app_consumer_secrets_are_resealed_too(pool: PgPool) {
+    let id = insert(&pool, "acme", "https://acme.my.salesforce.com")
+        .await
+        .unwrap();
+    let old = sealer();
+    let sealed = old
+        .seal(
+            id,
+            Purpose::ConsumerSecret,
+            &SecretString::from("app-consumer-secret"),
+        )
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO component_sets (connection_id, serial, state, consumer_key, consumer_secret)
+         VALUES ($1, 1, '{}', 'KEY', $2)",
+    )
+    .bind(id)
+    .bind(&sealed)
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let rotated = Sealer::new(OTHER_KEY, [KEY]);
+    let report = store::reseal_stale(&pool, &rotated).await.unwrap();
+    assert_eq!(report.resealed_sets, 1, "{report:?}");
+    assert!(report.unreadable_sets.is_empty());
+    let again = store::reseal_stale(&pool, &rotated).await.unwrap();
+    assert_eq!(again.resealed_sets, 0, "{again:?}");
+
+    let stored: Vec<u8> = sqlx::query_scalar(
+        "SELECT consumer_secret FROM component_sets WHERE connection_id = $1 AND serial = 1",
+    )
+    .bind(id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let new_only = Sealer::new(OTHER_KEY, []);
+    let opened = new_only.open(id, Purpose::ConsumerSecret, &stored).unwrap();
+    assert_eq!(opened.expose_secret(), "app-consumer-secret");
+    assert!(old.open(id, Purpose::ConsumerSecret, &stored).is_err());
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_app_secret_no_key_opens_is_reported_and_left_alone(pool: PgPool) {
+    let id = insert(&pool, "acme", "https://acme.my.salesforce.com")
+        .await
+        .unwrap();
+    let lost = Sealer::new([9; 32], []);
+    let sealed = lost
+        .seal(id, Purpose::ConsumerSecret, &SecretString::from("gone"))
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO component_sets (connection_id, serial, state, consumer_secret)
+         VALUES ($1, 3, '{}', $2)",
+    )
+    .bind(id)
+    .bind(&sealed)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let report = store::reseal_stale(&pool, &sealer()).await.unwrap();
+    assert_eq!(report.unreadable_sets, vec![(id, 3)]);
+    assert_eq!(report.resealed_sets, 0);
 }
