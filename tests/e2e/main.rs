@@ -2,5 +2,6 @@
 
 mod commands;
 mod crash;
+mod evolve;
 mod lifecycle;
 mod support;
