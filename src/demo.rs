@@ -63,6 +63,8 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         sealer: Arc::new(Sealer::new(rand::random(), [])),
         resync_interval: Duration::from_secs(2),
         allow_loopback_http: true,
+        ip_relaxation: sf_settings.ip_relaxation,
+        upgrades_per_minute: settings.reconciler.upgrades_per_minute,
     };
     let shutdown = CancellationToken::new();
     let daemon = tokio::spawn(crate::daemon::run(reconciler.clone(), 4, shutdown.clone()));

@@ -32,6 +32,8 @@ pub fn reconciler(
         sealer: Arc::new(sealer),
         resync_interval: settings.reconciler.resync_interval,
         allow_loopback_http: settings.salesforce.allow_loopback_http,
+        ip_relaxation: settings.salesforce.ip_relaxation,
+        upgrades_per_minute: settings.reconciler.upgrades_per_minute,
     })
 }
 
@@ -53,9 +55,11 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
 /// Prints what the next pass would do, from what is recorded (a pass first re-reads the org).
 pub async fn plan(settings: &Settings, id: Uuid, json: bool) -> anyhow::Result<()> {
     let pool = store::connect(settings).await?;
-    let loaded = record::load(&pool, id)
+    let mut loaded = record::load(&pool, id)
         .await?
         .ok_or_else(|| BadInput(format!("no connection {id}")))?;
+    loaded.desired.shape =
+        crate::reconcile::model::Shape::current(settings.salesforce.ip_relaxation);
     let plan = plan::plan(&loaded.desired, &loaded.known);
     if json {
         println!("{}", serde_json::to_string_pretty(&plan)?);

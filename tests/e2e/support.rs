@@ -70,6 +70,8 @@ impl World {
             sealer: Arc::new(Sealer::from_settings(&settings.secrets).expect("sealer")),
             resync_interval: Duration::from_secs(600),
             allow_loopback_http: true,
+            ip_relaxation: settings.salesforce.ip_relaxation,
+            upgrades_per_minute: settings.reconciler.upgrades_per_minute,
         };
         World {
             pool,

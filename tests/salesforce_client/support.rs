@@ -27,6 +27,7 @@ pub fn settings(login_url: &str) -> SalesforceSettings {
         api_version: "64.0".into(),
         login_url: Url::parse(login_url).unwrap(),
         allow_loopback_http: true,
+        ip_relaxation: Default::default(),
         connect_timeout: Duration::from_secs(2),
         request_timeout: Duration::from_secs(2),
     }
