@@ -259,6 +259,7 @@ impl Reconciler {
                     .await?;
                 }
                 Err(error) => {
+                    let error = self.name_ip_restriction(step, error);
                     record::event(
                         &self.pool,
                         id,
@@ -275,6 +276,22 @@ impl Reconciler {
             status: 0,
             detail: format!("the connection did not settle within {MAX_STEPS} steps"),
         }))
+    }
+
+    /// IP restrictions that refuse the app's own tokens (the admin's calls went through
+    /// earlier in the pass): a remedy connectord's setting can offer.
+    fn name_ip_restriction(&self, step: &Step, error: StepError) -> StepError {
+        match error {
+            StepError::Salesforce(SalesforceError::IpRestricted { message })
+                if matches!(step, Step::Verify { .. } | Step::UpgradeApp { .. }) =>
+            {
+                StepError::AppIpRestricted {
+                    message,
+                    relaxation: self.ip_relaxation,
+                }
+            }
+            other => other,
+        }
     }
 
     async fn finish_without_calls(&self, loaded: &mut Loaded) -> anyhow::Result<Outcome> {
@@ -302,9 +319,17 @@ impl Reconciler {
     async fn fail(&self, loaded: &Loaded, url: &str, error: StepError) -> anyhow::Result<Outcome> {
         let (code, message) = match &error {
             StepError::Salesforce(e) => (e.error_code(), e.to_string()),
+            StepError::AppIpRestricted { .. } => (ErrorCode::IpRestricted, error.to_string()),
             other => (ErrorCode::Internal, other.to_string()),
         };
-        let (phase, next) = if code.needs_a_person() {
+        let (phase, next) = if code == ErrorCode::IpRestricted {
+            // The remedy is applied in the org or in connectord's settings, and neither tells
+            // the daemon: look again at the resync interval.
+            (
+                Phase::ActionRequired,
+                Some(Utc::now() + jittered(self.resync_interval)),
+            )
+        } else if code.needs_a_person() {
             (Phase::ActionRequired, None)
         } else {
             (Phase::Failed, Some(Utc::now() + backoff(loaded.attempts)))

@@ -12,7 +12,7 @@ use super::model::{ComponentSet, Desired, Known, Role, Shape};
 use super::names::{SetNames, soql_literal};
 use super::plan::Step;
 use super::record;
-use crate::salesforce::eca::{self, AppSpec};
+use crate::salesforce::eca::{self, AppSpec, IpRelaxation};
 use crate::salesforce::{Org, SalesforceError};
 use crate::secrets::{Purpose, Sealer};
 
@@ -27,6 +27,29 @@ pub enum StepError {
     Seal(String),
     #[error("the pass was cut off")]
     Interrupted,
+    /// The org's IP restrictions refuse the app's client-credentials tokens (`ip_restricted`).
+    #[error("{}", app_ip_remedy(message, *relaxation))]
+    AppIpRestricted {
+        message: String,
+        relaxation: IpRelaxation,
+    },
+}
+
+/// The `ip_restricted` sentence for the app's tokens, with the remedy that fits the setting.
+fn app_ip_remedy(message: &str, relaxation: IpRelaxation) -> String {
+    let allow = "an org admin can add the product's outgoing addresses to the trusted IP ranges \
+                 (Setup > Network Access) or to the integration user's profile login IP ranges";
+    match relaxation {
+        IpRelaxation::Enforce => format!(
+            "the Salesforce org's IP restrictions refuse the app's tokens ({message}); {allow}, \
+             or the operator can relax the app's IP policy (connectord setting \
+             salesforce.ip_relaxation = \"bypass\")"
+        ),
+        IpRelaxation::Bypass => format!(
+            "the Salesforce org's IP restrictions refuse the app's tokens ({message}) even though \
+             the app bypasses them; {allow}"
+        ),
+    }
 }
 
 /// What one pass works with.
