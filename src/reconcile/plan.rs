@@ -214,7 +214,8 @@ pub fn plan(desired: &Desired, known: &Known) -> Plan {
         // An upgrade in place of a verified set keeps it in service: still ready.
         let upgrading =
             active.verified && added.iter().any(|s| matches!(s, Step::UpgradeApp { .. }));
-        let repairing = !added.is_empty() && !(upgrading && added.len() == 1);
+        let only_upgrade = upgrading && added.len() == 1;
+        let repairing = !added.is_empty() && !only_upgrade;
         let (phase, reason) = match (repairing, retiring.is_empty() && building.is_none()) {
             (false, _) if upgrading => (
                 Phase::Ready,

@@ -161,3 +161,61 @@ async fn a_new_shape_reaches_100_ready_connections_gradually_without_leaving_rea
         assert_eq!(trail.matches("upgrade_app ok").count(), 1, "{trail}");
     }
 }
+
+#[sqlx::test]
+async fn an_upgrade_paused_or_cut_off_mid_deploy_leaves_the_connection_ready(pool: PgPool) {
+    let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
+    let org = world.org("org1");
+    let id = world.add("acme", &org, &["Account.Name"], true).await;
+    assert_eq!(world.converge(id).await, Outcome::Settled(Phase::Ready));
+    let before = world.status(id).await;
+    let current = i32::try_from(SHAPE_VERSION).expect("small");
+    sqlx::query(
+        "UPDATE component_sets SET state = jsonb_set(state, '{shape,version}', to_jsonb($1::int))",
+    )
+    .bind(current - 1)
+    .execute(&world.pool)
+    .await
+    .expect("age the set");
+    org.reset_api_calls();
+
+    // Paused: nothing is deployed, the connection stays as it is.
+    let mut paused = world.reconciler.clone();
+    paused.upgrades_per_minute = 0;
+    assert_eq!(
+        paused.reconcile_once(id).await.expect("pass runs"),
+        Outcome::Settled(Phase::Ready)
+    );
+    assert_eq!(org.api_calls().get("deploy"), 0);
+    assert_eq!(world.status(id).await.shape_version, Some(current - 1));
+
+    // Cut off while the deploy is in progress: still ready, still the old version.
+    org.faults().set_deploys_hang(true);
+    let reconciler = world.reconciler.clone();
+    let pass = tokio::spawn(async move { reconciler.reconcile_once(id).await });
+    while org.api_calls().get("deploy_status") == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    pass.abort();
+    let _ = pass.await;
+    let status = world.status(id).await;
+    assert_eq!(status.phase, Phase::Ready);
+    assert_eq!(status.shape_version, Some(current - 1));
+
+    // The next pass does it again, in place.
+    org.faults().set_deploys_hang(false);
+    assert_eq!(
+        world
+            .reconciler
+            .reconcile_once(id)
+            .await
+            .expect("pass runs"),
+        Outcome::Settled(Phase::Ready),
+        "{}",
+        world.trail(id).await
+    );
+    let after = world.status(id).await;
+    assert_eq!(after.shape_version, Some(current));
+    assert_eq!(after.consumer_key, before.consumer_key);
+    assert_eq!(org.snapshot().external_client_apps.len(), 1);
+}
