@@ -14,6 +14,8 @@ use figment::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+pub use crate::salesforce::eca::IpRelaxation;
+
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
 /// A setting that is missing or malformed. Its `Display` is one line naming the key.
@@ -75,6 +77,8 @@ pub struct SalesforceSettings {
     pub government_cloud_domains: Vec<String>,
     /// Instance names (a host label such as `gs0`) that mark a Government Cloud org.
     pub government_cloud_instances: Vec<String>,
+    /// The IP relaxation policy of the apps connectord deploys.
+    pub ip_relaxation: IpRelaxation,
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
     #[serde(with = "humantime_serde")]
@@ -88,6 +92,8 @@ pub struct ReconcilerSettings {
     pub resync_interval: Duration,
     pub concurrency: usize,
     pub max_connections_per_tenant: u32,
+    /// Ready connections brought up to a new shape per minute, across all processes.
+    pub upgrades_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -346,6 +352,18 @@ mod tests {
         assert_eq!(s.http.listen.to_string(), "127.0.0.1:9464");
         assert_eq!(s.log.format, LogFormat::Json);
         assert!(s.database_url().is_err());
+        assert_eq!(s.salesforce.ip_relaxation, IpRelaxation::Enforce);
+        assert_eq!(s.reconciler.upgrades_per_minute, 30);
+    }
+
+    #[test]
+    fn the_ip_relaxation_policy_is_enforce_or_bypass() {
+        let s = Settings::load_from(env(&[("CONNECTORD__SALESFORCE__IP_RELAXATION", "bypass")]))
+            .unwrap();
+        assert_eq!(s.salesforce.ip_relaxation, IpRelaxation::Bypass);
+        let e = Settings::load_from(env(&[("CONNECTORD__SALESFORCE__IP_RELAXATION", "relaxed")]))
+            .unwrap_err();
+        assert_eq!(e.key, "salesforce.ip_relaxation", "{e}");
     }
 
     #[test]

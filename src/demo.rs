@@ -56,14 +56,17 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         deploy_max_poll_interval: Duration::from_millis(500),
         ..Tuning::default()
     };
-    let reconciler = Reconciler {
-        pool: pool.clone(),
-        salesforce: Salesforce::with_tuning(&sf_settings, tuning)?,
+    let mut demo_settings = settings.clone();
+    demo_settings.salesforce = sf_settings.clone();
+    let mut reconciler = Reconciler::new(
+        pool.clone(),
+        Salesforce::with_tuning(&sf_settings, tuning)?,
         // A throwaway key: the demo's secrets die with it.
-        sealer: Arc::new(Sealer::new(rand::random(), [])),
-        resync_interval: Duration::from_secs(2),
-        allow_loopback_http: true,
-    };
+        Arc::new(Sealer::new(rand::random(), [])),
+        &demo_settings,
+    );
+    // Drift is found at the next resync: make it come soon.
+    reconciler.resync_interval = Duration::from_secs(2);
     let shutdown = CancellationToken::new();
     let daemon = tokio::spawn(crate::daemon::run(reconciler.clone(), 4, shutdown.clone()));
 

@@ -26,13 +26,12 @@ pub fn reconciler(
             "salesforce.allow_loopback_http is on: plain-http loopback orgs are accepted (tests and demos only)"
         );
     }
-    Ok(Reconciler {
+    Ok(Reconciler::new(
         pool,
         salesforce,
-        sealer: Arc::new(sealer),
-        resync_interval: settings.reconciler.resync_interval,
-        allow_loopback_http: settings.salesforce.allow_loopback_http,
-    })
+        Arc::new(sealer),
+        settings,
+    ))
 }
 
 pub async fn run(settings: &Settings) -> anyhow::Result<()> {
@@ -53,9 +52,11 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
 /// Prints what the next pass would do, from what is recorded (a pass first re-reads the org).
 pub async fn plan(settings: &Settings, id: Uuid, json: bool) -> anyhow::Result<()> {
     let pool = store::connect(settings).await?;
-    let loaded = record::load(&pool, id)
+    let mut loaded = record::load(&pool, id)
         .await?
         .ok_or_else(|| BadInput(format!("no connection {id}")))?;
+    loaded.desired.shape =
+        crate::reconcile::model::Shape::current(settings.salesforce.ip_relaxation);
     let plan = plan::plan(&loaded.desired, &loaded.known);
     if json {
         println!("{}", serde_json::to_string_pretty(&plan)?);

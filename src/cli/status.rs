@@ -133,6 +133,7 @@ mod tests {
             next_attempt_at: None,
             last_reconciled_at: None,
             updated_at: at(20),
+            shape_version: None,
         }
     }
 

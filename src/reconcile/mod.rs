@@ -5,6 +5,7 @@ mod access;
 pub mod model;
 pub mod names;
 pub mod observe;
+pub mod pacing;
 pub mod pass;
 pub mod plan;
 pub mod record;

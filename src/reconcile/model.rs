@@ -13,6 +13,44 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::salesforce::eca::IpRelaxation;
+
+/// The version of the shape of what connectord creates in an org: the app's OAuth scopes and
+/// policies and the permission template. Raise it whenever a release changes any of them, and
+/// say what changed below; `ready` connections built with an older shape are then brought up
+/// to date in place, a few per minute (`reconciler.upgrades_per_minute`).
+///
+/// 1. Scopes `Api`; client credentials as the set's API-only user, admin-approved users only;
+///    IP relaxation from `salesforce.ip_relaxation`; read-only object and field grants for the
+///    required fields. (Sets recorded before versions existed were built this way.)
+pub const SHAPE_VERSION: u32 = 1;
+
+/// The shape an app was (or is to be) deployed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shape {
+    pub version: u32,
+    pub ip_relaxation: IpRelaxation,
+}
+
+impl Shape {
+    /// What this release builds, with the configured IP relaxation.
+    pub fn current(ip_relaxation: IpRelaxation) -> Self {
+        Self {
+            version: SHAPE_VERSION,
+            ip_relaxation,
+        }
+    }
+
+    /// What sets recorded before shapes were versioned hold: version 1, IP restrictions
+    /// enforced (the only policy that release deployed).
+    pub fn unversioned() -> Self {
+        Self {
+            version: 1,
+            ip_relaxation: IpRelaxation::Enforce,
+        }
+    }
+}
+
 /// A `Object.Field` API name, compared case-insensitively as Salesforce does.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -76,6 +114,8 @@ pub struct Desired {
     pub enabled: bool,
     pub fields: BTreeSet<FieldName>,
     pub reconnect_requested_at: Option<DateTime<Utc>>,
+    /// The shape this release builds (not a column: it comes from the code and the settings).
+    pub shape: Shape,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +170,9 @@ pub struct ComponentSet {
     pub permission_set: Option<PermissionSetState>,
     pub assignment: Option<String>,
     pub app: Option<String>,
+    /// What the app was last deployed with (meaningless while `app` is `None`).
+    #[serde(default = "Shape::unversioned")]
+    pub shape: Shape,
     /// The consumer key and the sealed secret are held.
     pub credentials: bool,
     /// A client-credentials token was minted and used with these components.
@@ -148,6 +191,7 @@ impl ComponentSet {
             permission_set: None,
             assignment: None,
             app: None,
+            shape: Shape::unversioned(),
             credentials: false,
             verified: false,
         }

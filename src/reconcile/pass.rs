@@ -15,13 +15,15 @@ use sqlx::PgPool;
 use tracing::{Instrument, info, info_span, warn};
 use uuid::Uuid;
 
-use super::model::Role;
+use super::model::{Role, Shape};
 use super::names::SetNames;
 use super::observe;
-use super::plan::{Phase, plan};
+use super::pacing;
+use super::plan::{Phase, Step, plan};
 use super::record::{self, Finish, Loaded};
 use super::steps::{Executor, StepError, describe};
 use crate::error_code::ErrorCode;
+use crate::salesforce::eca::IpRelaxation;
 use crate::salesforce::{Salesforce, SalesforceError};
 use crate::secrets::Sealer;
 
@@ -29,6 +31,8 @@ use crate::secrets::Sealer;
 const MAX_STEPS: usize = 40;
 const BACKOFF_BASE: Duration = Duration::from_secs(1);
 const BACKOFF_CAP: Duration = Duration::from_secs(15 * 60);
+/// A connection whose upgrade had to wait is looked at again after about this long.
+const UPGRADE_WAIT: Duration = Duration::from_secs(60);
 
 /// Everything a pass needs; one per process, shared by all passes.
 #[derive(Clone)]
@@ -37,7 +41,29 @@ pub struct Reconciler {
     pub salesforce: Salesforce,
     pub sealer: Arc<Sealer>,
     pub resync_interval: Duration,
-    pub allow_loopback_http: bool,
+    /// `salesforce.ip_relaxation`: part of the shape every app is deployed with.
+    pub ip_relaxation: IpRelaxation,
+    /// `reconciler.upgrades_per_minute`: in-place upgrades begun per minute, all processes.
+    pub upgrades_per_minute: u32,
+}
+
+impl Reconciler {
+    /// The reconciler the settings describe, on this pool and client.
+    pub fn new(
+        pool: PgPool,
+        salesforce: Salesforce,
+        sealer: Arc<Sealer>,
+        settings: &crate::config::Settings,
+    ) -> Self {
+        Self {
+            pool,
+            salesforce,
+            sealer,
+            resync_interval: settings.reconciler.resync_interval,
+            ip_relaxation: settings.salesforce.ip_relaxation,
+            upgrades_per_minute: settings.reconciler.upgrades_per_minute,
+        }
+    }
 }
 
 /// How a pass ended.
@@ -83,6 +109,7 @@ impl Reconciler {
         let Some(mut loaded) = record::load(&self.pool, id).await? else {
             return Ok(Outcome::Gone);
         };
+        loaded.desired.shape = Shape::current(self.ip_relaxation);
         let span = tracing::Span::current();
         span.record("tenant_id", loaded.tenant_id.as_str());
         span.record("generation", loaded.generation);
@@ -156,9 +183,13 @@ impl Reconciler {
             .await?;
         }
         match result {
-            Ok(phase) => {
-                let next =
-                    (phase == Phase::Ready).then(|| Utc::now() + jittered(self.resync_interval));
+            Ok(Converged { phase, deferred }) => {
+                let wait = if deferred {
+                    UPGRADE_WAIT.min(self.resync_interval)
+                } else {
+                    self.resync_interval
+                };
+                let next = (phase == Phase::Ready).then(|| Utc::now() + jittered(wait));
                 let end = Finish {
                     phase,
                     generation: loaded.generation,
@@ -184,7 +215,7 @@ impl Reconciler {
         executor: &mut Executor<'_>,
         loaded: &mut Loaded,
         cut_after: usize,
-    ) -> Result<Phase, StepError> {
+    ) -> Result<Converged, StepError> {
         let id = loaded.id;
         for set in loaded.known.sets.iter_mut() {
             let names = SetNames::new(id, set.serial);
@@ -209,8 +240,24 @@ impl Reconciler {
             }
             let next = plan(&loaded.desired, &loaded.known);
             let Some(step) = next.steps.first() else {
-                return Ok(next.phase);
+                return Ok(Converged {
+                    phase: next.phase,
+                    deferred: false,
+                });
             };
+            // An upgrade of a connection in service waits for its turn; it stays as it is.
+            if matches!(step, Step::UpgradeApp { gradual: true, .. })
+                && !pacing::take_upgrade_slot(&self.pool, id, self.upgrades_per_minute).await?
+            {
+                info!(
+                    per_minute = self.upgrades_per_minute,
+                    "the upgrade waits for its turn"
+                );
+                return Ok(Converged {
+                    phase: next.phase,
+                    deferred: true,
+                });
+            }
             tracing::Span::current().record("phase", next.phase.as_str());
             info!(step = ?describe(step), reason = %next.reason, "taking step");
             match executor
@@ -234,6 +281,7 @@ impl Reconciler {
                     .await?;
                 }
                 Err(error) => {
+                    let error = self.name_ip_restriction(step, error);
                     record::event(
                         &self.pool,
                         id,
@@ -264,9 +312,25 @@ impl Reconciler {
         Ok(())
     }
 
+    /// IP restrictions that refuse the app's own tokens (the admin's calls went through
+    /// earlier in the pass): a remedy connectord's setting can offer.
+    fn name_ip_restriction(&self, step: &Step, error: StepError) -> StepError {
+        match error {
+            StepError::Salesforce(SalesforceError::IpRestricted { message })
+                if matches!(step, Step::Verify { .. } | Step::UpgradeApp { .. }) =>
+            {
+                StepError::AppIpRestricted {
+                    message,
+                    relaxation: self.ip_relaxation,
+                }
+            }
+            other => other,
+        }
+    }
+
     async fn finish_without_calls(&self, loaded: &mut Loaded) -> anyhow::Result<Outcome> {
         let next = plan(&loaded.desired, &loaded.known);
-        if next.steps.contains(&super::plan::Step::HandleReconnect) {
+        if next.steps.contains(&Step::HandleReconnect) {
             loaded.known.handled_reconnect_at = loaded.desired.reconnect_requested_at;
             record::save_state(&self.pool, loaded.id, &loaded.known).await?;
         }
@@ -289,9 +353,17 @@ impl Reconciler {
     async fn fail(&self, loaded: &Loaded, url: &str, error: StepError) -> anyhow::Result<Outcome> {
         let (code, message) = match &error {
             StepError::Salesforce(e) => (e.error_code(), e.to_string()),
+            StepError::AppIpRestricted { .. } => (ErrorCode::IpRestricted, error.to_string()),
             other => (ErrorCode::Internal, other.to_string()),
         };
-        let (phase, next) = if code.needs_a_person() {
+        let (phase, next) = if code == ErrorCode::IpRestricted {
+            // The remedy is applied in the org or in connectord's settings, and neither tells
+            // the daemon: look again at the resync interval.
+            (
+                Phase::ActionRequired,
+                Some(Utc::now() + jittered(self.resync_interval)),
+            )
+        } else if code.needs_a_person() {
             (Phase::ActionRequired, None)
         } else {
             (Phase::Failed, Some(Utc::now() + backoff(loaded.attempts)))
@@ -307,6 +379,13 @@ impl Reconciler {
         record::finish(&self.pool, loaded.id, &loaded.known, &end).await?;
         Ok(Outcome::Failed { phase, code })
     }
+}
+
+/// How [`Reconciler::converge`] ended well.
+struct Converged {
+    phase: Phase,
+    /// An upgrade is due but waits for its turn.
+    deferred: bool,
 }
 
 /// 1 s, 2 s, 4 s … up to 15 minutes, each with up to 20 % jitter.

@@ -6,7 +6,9 @@ use serde::Serialize;
 
 pub use crate::store::Phase;
 
-use super::model::{ComponentSet, Desired, FieldName, Known, PermissionSetState, Role, objects_of};
+use super::model::{
+    ComponentSet, Desired, FieldName, Known, PermissionSetState, Role, Shape, objects_of,
+};
 
 /// What creating or repairing a set's access takes; done in as few calls as the API allows.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
@@ -60,6 +62,16 @@ pub enum Step {
     DeployApp {
         serial: i32,
     },
+    /// Deploy the app again under the same name with the current shape (a Metadata deploy
+    /// updates it in place, keeping its consumer key and secret), then verify it again.
+    UpgradeApp {
+        serial: i32,
+        from: Shape,
+        to: Shape,
+        /// The set is in service: the upgrade waits for its turn under
+        /// `reconciler.upgrades_per_minute`. A set not yet verified goes at once.
+        gradual: bool,
+    },
     FetchCredentials {
         serial: i32,
     },
@@ -95,6 +107,7 @@ impl Step {
             Step::Begin { .. } => "begin",
             Step::EnsureAccess { .. } => "ensure_access",
             Step::DeployApp { .. } => "deploy_app",
+            Step::UpgradeApp { .. } => "upgrade_app",
             Step::FetchCredentials { .. } => "fetch_credentials",
             Step::Verify { .. } => "verify",
             Step::Promote { .. } => "promote",
@@ -196,9 +209,18 @@ pub fn plan(desired: &Desired, known: &Known) -> Plan {
             teardown(stale, &mut steps);
         }
         let repairs_from = steps.len();
-        build(active, &mut steps);
-        let repairing = steps.len() > repairs_from;
+        build(active, desired.shape, &mut steps);
+        let added = &steps[repairs_from..];
+        // An upgrade in place of a verified set keeps it in service: still ready.
+        let upgrading =
+            active.verified && added.iter().any(|s| matches!(s, Step::UpgradeApp { .. }));
+        let only_upgrade = upgrading && added.len() == 1;
+        let repairing = !added.is_empty() && !only_upgrade;
         let (phase, reason) = match (repairing, retiring.is_empty() && building.is_none()) {
+            (false, _) if upgrading => (
+                Phase::Ready,
+                "bring the app up to the current shape in place, one connection at a time",
+            ),
             (false, true) => (Phase::Ready, "the org matches the desired state"),
             (false, false) => (
                 Phase::Ready,
@@ -232,7 +254,7 @@ pub fn plan(desired: &Desired, known: &Known) -> Plan {
         teardown(active, &mut steps);
     }
     match reusable {
-        Some(set) => build(set, &mut steps),
+        Some(set) => build(set, desired.shape, &mut steps),
         None => build_new(known.next_serial(), desired, &mut steps),
     }
     if let Some(active) = active.filter(|_| !break_first) {
@@ -264,25 +286,40 @@ fn build_new(serial: i32, desired: &Desired, steps: &mut Vec<Step>) {
     });
     build(
         &ComponentSet::new(serial, Role::Building, desired.fields.clone()),
+        desired.shape,
         steps,
     );
 }
 
-/// The steps that complete (or repair) one set, ending with its promotion if it is new.
-fn build(set: &ComponentSet, steps: &mut Vec<Step>) {
+/// The steps that complete (or repair) one set, ending with its promotion if it is new. An app
+/// deployed with another shape than `shape` is upgraded in place when its credentials are
+/// held, and deployed again from scratch otherwise.
+fn build(set: &ComponentSet, shape: Shape, steps: &mut Vec<Step>) {
     let serial = set.serial;
     let work = access_work(set);
-    let changed = !work.is_empty() || set.app.is_none();
-    if !work.is_empty() {
+    let repairs_access = !work.is_empty();
+    let outdated = set.app.is_some() && set.shape != shape;
+    let upgrade = outdated && set.credentials;
+    let deploy = set.app.is_none() || (outdated && !upgrade);
+    if repairs_access {
         steps.push(Step::EnsureAccess { serial, work });
     }
-    if set.app.is_none() {
+    if deploy {
         steps.push(Step::DeployApp { serial });
     }
-    if set.app.is_none() || !set.credentials {
+    if upgrade {
+        steps.push(Step::UpgradeApp {
+            serial,
+            from: set.shape,
+            to: shape,
+            gradual: set.verified && set.role == Role::Active && !repairs_access,
+        });
+    }
+    if deploy || !set.credentials {
         steps.push(Step::FetchCredentials { serial });
     }
-    if changed || !set.verified {
+    // An upgrade verifies the set itself.
+    if deploy || (!upgrade && (repairs_access || !set.verified)) {
         steps.push(Step::Verify { serial });
     }
     if set.role == Role::Building {

@@ -7,6 +7,7 @@ use chrono::{TimeZone, Utc};
 
 use super::model::*;
 use super::plan::*;
+use crate::salesforce::eca::IpRelaxation;
 
 fn fields(names: &[&str]) -> BTreeSet<FieldName> {
     names.iter().map(|n| FieldName::parse(n).unwrap()).collect()
@@ -17,6 +18,7 @@ fn on(names: &[&str]) -> Desired {
         enabled: true,
         fields: fields(names),
         reconnect_requested_at: None,
+        shape: Shape::current(IpRelaxation::Enforce),
     }
 }
 
@@ -25,6 +27,7 @@ fn off() -> Desired {
         enabled: false,
         fields: fields(&["Account.Name"]),
         reconnect_requested_at: None,
+        shape: Shape::current(IpRelaxation::Enforce),
     }
 }
 
@@ -66,6 +69,7 @@ fn complete(serial: i32, role: Role, names: &[&str]) -> ComponentSet {
         }),
         assignment: Some(format!("0Pa{serial}")),
         app: Some(format!("0xA{serial}")),
+        shape: Shape::current(IpRelaxation::Enforce),
         credentials: true,
         verified: true,
     }
@@ -89,6 +93,12 @@ fn kinds(plan: &Plan) -> Vec<String> {
             Step::Begin { serial, .. } => format!("begin:{serial}"),
             Step::EnsureAccess { serial, .. } => format!("ensure:{serial}"),
             Step::DeployApp { serial } => format!("deploy:{serial}"),
+            Step::UpgradeApp {
+                serial, gradual, ..
+            } => match gradual {
+                true => format!("upgrade:{serial}"),
+                false => format!("upgrade_now:{serial}"),
+            },
             Step::FetchCredentials { serial } => format!("credentials:{serial}"),
             Step::Verify { serial } => format!("verify:{serial}"),
             Step::Promote { serial } => format!("promote:{serial}"),
@@ -530,5 +540,125 @@ fn fields_readable_through_the_object_need_no_grant() {
         )
         .steps
         .is_empty()
+    );
+}
+
+/// A set whose app was deployed with `version` and `ip`.
+fn shaped(mut set: ComponentSet, version: u32, ip: IpRelaxation) -> ComponentSet {
+    set.shape = Shape {
+        version,
+        ip_relaxation: ip,
+    };
+    set
+}
+
+#[test]
+fn the_shape_table() {
+    use IpRelaxation::{Bypass, Enforce};
+    let ready = || complete(1, Role::Active, &["Account.Name"]);
+    let old = SHAPE_VERSION - 1;
+    let mut failed_verify = shaped(ready(), SHAPE_VERSION, Enforce);
+    failed_verify.verified = false;
+    let mut no_credentials = shaped(ready(), old, Enforce);
+    no_credentials.credentials = false;
+    no_credentials.verified = false;
+    let mut drifted = shaped(ready(), old, Enforce);
+    drifted.assignment = None;
+    let mut bypass = on(&["Account.Name"]);
+    bypass.shape.ip_relaxation = Bypass;
+    let mut bypass_off = off();
+    bypass_off.shape.ip_relaxation = Bypass;
+
+    let cases: Vec<(&str, Desired, ComponentSet, Phase, Vec<&str>)> = vec![
+        (
+            "ready at the current shape",
+            on(&["Account.Name"]),
+            ready(),
+            Phase::Ready,
+            vec![],
+        ),
+        (
+            "ready at an older version: upgraded in place, in its turn, still ready",
+            on(&["Account.Name"]),
+            shaped(ready(), old, Enforce),
+            Phase::Ready,
+            vec!["upgrade:1"],
+        ),
+        (
+            "ready, and the IP relaxation setting changed",
+            bypass.clone(),
+            ready(),
+            Phase::Ready,
+            vec!["upgrade:1"],
+        ),
+        (
+            "blocked by IP restrictions, then bypass configured: upgraded at once",
+            bypass.clone(),
+            failed_verify,
+            Phase::Provisioning,
+            vec!["upgrade_now:1"],
+        ),
+        (
+            "an older app without credentials is deployed again",
+            on(&["Account.Name"]),
+            no_credentials,
+            Phase::Provisioning,
+            vec!["deploy:1", "credentials:1", "verify:1"],
+        ),
+        (
+            "drift and an older version: repaired first, upgraded at once",
+            on(&["Account.Name"]),
+            drifted,
+            Phase::Provisioning,
+            vec!["ensure:1", "upgrade_now:1"],
+        ),
+        (
+            "turned off: an older app is removed, not upgraded",
+            bypass_off,
+            shaped(ready(), old, Enforce),
+            Phase::Deprovisioning,
+            vec!["remove_app:1", "remove_access:1", "forget:1"],
+        ),
+        (
+            "new fields: the new set is built in the current shape, the old one removed",
+            on(&["Contact.Email"]),
+            shaped(ready(), old, Enforce),
+            Phase::Recreating,
+            vec![
+                "begin:2",
+                "ensure:2",
+                "deploy:2",
+                "credentials:2",
+                "verify:2",
+                "promote:2",
+                "remove_app:1",
+                "remove_access:1",
+                "forget:1",
+            ],
+        ),
+    ];
+    for (name, desired, set, phase, steps) in cases {
+        let plan = plan(&desired, &known(vec![set]));
+        assert_eq!(plan.phase, phase, "{name}: {}", plan.reason);
+        assert_eq!(kinds(&plan), steps, "{name}");
+        for step in &plan.steps {
+            if let Step::UpgradeApp { to, .. } = step {
+                assert_eq!(*to, desired.shape, "{name}: upgrades to the desired shape");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_set_recorded_before_shapes_had_versions_reads_as_version_1_enforcing() {
+    let mut json = serde_json::to_value(complete(1, Role::Active, &["Account.Name"])).unwrap();
+    json.as_object_mut().unwrap().remove("shape");
+    let set: ComponentSet = serde_json::from_value(json).unwrap();
+    assert_eq!(
+        set.shape,
+        Shape {
+            version: 1,
+            ip_relaxation: IpRelaxation::Enforce
+        }
     );
 }

@@ -5,10 +5,11 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::model::{ComponentSet, Desired, FieldName, Known, Role};
+use super::model::{ComponentSet, Desired, FieldName, Known, Role, Shape};
 use super::names::SetNames;
 use super::plan::Phase;
 use crate::error_code::ErrorCode;
+use crate::salesforce::eca::IpRelaxation;
 
 /// One connection as a pass starts it.
 #[derive(Debug, Clone)]
@@ -75,6 +76,8 @@ pub async fn load(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Loaded>> {
             enabled: row.enabled,
             fields: fields.into_iter().filter_map(|(f, _)| f).collect(),
             reconnect_requested_at: row.reconnect_requested_at,
+            // A pass sets the configured IP relaxation (`Reconciler::ip_relaxation`).
+            shape: Shape::current(IpRelaxation::default()),
         },
         known: Known {
             handled_reconnect_at: row.handled_reconnect_at,
@@ -239,18 +242,22 @@ pub async fn finish(pool: &PgPool, id: Uuid, known: &Known, end: &Finish<'_>) ->
         })
         .unwrap_or_default();
     let verified_serial = active.filter(|a| a.verified).map(|a| a.serial);
+    let shape_version = active
+        .filter(|a| a.app.is_some())
+        .map(|a| i32::try_from(a.shape.version).unwrap_or(i32::MAX));
     sqlx::query!(
         r#"INSERT INTO connection_status AS s (connection_id, phase, observed_generation, instance_url,
                 error_code, error_message, connected_app_name, connected_app_id, consumer_key,
                 integration_username, integration_user_id, permission_set_name, permission_set_id,
-                granted_fields, verified_at, attempts, next_attempt_at, last_reconciled_at)
+                granted_fields, verified_at, attempts, next_attempt_at, last_reconciled_at,
+                shape_version)
            SELECT c.id, $2, $3, $4, $5, $6, $7, $8,
                   (SELECT cs.consumer_key FROM component_sets cs
                     WHERE cs.connection_id = c.id AND cs.serial = $14),
                   $9, $10, $11, $12, $13,
                   (SELECT cs.verified_at FROM component_sets cs
                     WHERE cs.connection_id = c.id AND cs.serial = $15),
-                  CASE WHEN $5::text IS NULL THEN 0 ELSE 1 END, $16, now()
+                  CASE WHEN $5::text IS NULL THEN 0 ELSE 1 END, $16, now(), $17
              FROM connections c WHERE c.id = $1
            ON CONFLICT (connection_id) DO UPDATE SET
                 phase = EXCLUDED.phase, observed_generation = EXCLUDED.observed_generation,
@@ -266,7 +273,8 @@ pub async fn finish(pool: &PgPool, id: Uuid, known: &Known, end: &Finish<'_>) ->
                 verified_at = coalesce(EXCLUDED.verified_at, s.verified_at),
                 attempts = CASE WHEN EXCLUDED.error_code IS NULL THEN 0 ELSE s.attempts + 1 END,
                 next_attempt_at = EXCLUDED.next_attempt_at,
-                last_reconciled_at = now(), updated_at = now()"#,
+                last_reconciled_at = now(), updated_at = now(),
+                shape_version = EXCLUDED.shape_version"#,
         id,
         end.phase.as_str(),
         end.generation,
@@ -282,7 +290,8 @@ pub async fn finish(pool: &PgPool, id: Uuid, known: &Known, end: &Finish<'_>) ->
         &granted,
         active.map(|a| a.serial),
         verified_serial,
-        end.next_attempt_at
+        end.next_attempt_at,
+        shape_version
     )
     .execute(pool)
     .await?;

@@ -8,7 +8,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::access;
-use super::model::{ComponentSet, Desired, Known, Role};
+use super::model::{ComponentSet, Desired, Known, Role, Shape};
 use super::names::{SetNames, soql_literal};
 use super::plan::Step;
 use super::record;
@@ -30,6 +30,29 @@ pub enum StepError {
     Seal(String),
     #[error("the pass was cut off")]
     Interrupted,
+    /// The org's IP restrictions refuse the app's client-credentials tokens (`ip_restricted`).
+    #[error("{}", app_ip_remedy(message, *relaxation))]
+    AppIpRestricted {
+        message: String,
+        relaxation: IpRelaxation,
+    },
+}
+
+/// The `ip_restricted` sentence for the app's tokens, with the remedy that fits the setting.
+fn app_ip_remedy(message: &str, relaxation: IpRelaxation) -> String {
+    let allow = "an org admin can add the product's outgoing addresses to the trusted IP ranges \
+                 (Setup > Network Access) or to the integration user's profile login IP ranges";
+    match relaxation {
+        IpRelaxation::Enforce => format!(
+            "the Salesforce org's IP restrictions refuse the app's tokens ({message}); {allow}, \
+             or the operator can relax the app's IP policy (connectord setting \
+             salesforce.ip_relaxation = \"bypass\")"
+        ),
+        IpRelaxation::Bypass => format!(
+            "the Salesforce org's IP restrictions refuse the app's tokens ({message}) even though \
+             the app bypasses them; {allow}"
+        ),
+    }
 }
 
 /// What one pass works with.
@@ -80,25 +103,14 @@ impl Executor<'_> {
             }
             Step::DeployApp { serial } => {
                 let names = SetNames::new(self.id, *serial);
-                let spec = AppSpec {
-                    name: names.app.clone(),
-                    label: names.app.replace('_', " "),
-                    contact_email: format!("noreply@{}", super::names::USERNAME_DOMAIN),
-                    description: format!(
-                        "Server-to-server access for tenant {} (managed by connectord)",
-                        self.tenant_id
-                    ),
-                    scopes: vec!["Api".to_owned()],
-                    execution_username: names.username.clone(),
-                    ip_relaxation: IpRelaxation::Enforce,
-                    callback_url: "https://localhost/oauth/callback".to_owned(),
-                };
+                let spec = app_spec(&names, self.tenant_id, desired.shape);
                 self.org
                     .deploy(eca::deploy_package(&spec, self.api_version))
                     .await?;
                 let found: Vec<IdRow> = self.org.query(&app_query(&names.app)).await?;
                 let set = set_mut(known, *serial);
                 set.app = found.into_iter().next().map(|r| r.id);
+                set.shape = desired.shape;
                 set.credentials = false;
                 set.verified = false;
                 record::save_set(self.pool, self.id, set).await?;
@@ -113,6 +125,28 @@ impl Executor<'_> {
                     }
                     .into());
                 }
+            }
+            Step::UpgradeApp { serial, to, .. } => {
+                // Same name, new shape: the deploy updates the app in place and its consumer
+                // key and secret stay, so the agent is never cut off. Recorded only once the
+                // upgraded app has been proven, so a pass cut off here simply does it again.
+                let names = SetNames::new(self.id, *serial);
+                let spec = app_spec(&names, self.tenant_id, *to);
+                self.org
+                    .deploy(eca::deploy_package(&spec, self.api_version))
+                    .await?;
+                let (key, secret) = self.credentials(*serial).await?;
+                let set = set_mut(known, *serial);
+                let probe = probe_query(set);
+                let verified = self
+                    .org
+                    .verify_client_credentials(&key, &secret, &probe)
+                    .await;
+                set.shape = *to;
+                set.verified = verified.is_ok();
+                record::save_set(self.pool, self.id, set).await?;
+                verified?;
+                record::mark_verified(self.pool, self.id, *serial).await?;
             }
             Step::FetchCredentials { serial } => {
                 let set = set_mut(known, *serial);
@@ -256,6 +290,22 @@ fn set_mut(known: &mut Known, serial: i32) -> &mut ComponentSet {
             ));
             known.sets.last_mut().expect("just pushed")
         }
+    }
+}
+
+/// The app of one set, in the given shape (see [`super::model::SHAPE_VERSION`]).
+fn app_spec(names: &SetNames, tenant_id: &str, shape: Shape) -> AppSpec {
+    AppSpec {
+        name: names.app.clone(),
+        label: names.app.replace('_', " "),
+        contact_email: format!("noreply@{}", super::names::USERNAME_DOMAIN),
+        description: format!(
+            "Server-to-server access for tenant {tenant_id} (managed by connectord)"
+        ),
+        scopes: vec!["Api".to_owned()],
+        execution_username: names.username.clone(),
+        ip_relaxation: shape.ip_relaxation,
+        callback_url: "https://localhost/oauth/callback".to_owned(),
     }
 }
 

@@ -16,8 +16,10 @@ use quick_xml::escape::escape;
 
 const NS: &str = "http://soap.sforce.com/2006/04/metadata";
 
-/// How the app treats the org's IP restrictions (`ipRelaxationPolicyType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How the app treats the org's IP restrictions (`ipRelaxationPolicyType`); the setting
+/// `salesforce.ip_relaxation` spells it `enforce` or `bypass`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum IpRelaxation {
     /// Honour the org's IP restrictions (Salesforce's default).
     #[default]

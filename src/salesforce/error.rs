@@ -65,8 +65,11 @@ pub enum SalesforceError {
     )]
     LicenseUnavailable { message: String },
 
+    /// The token endpoint refused a grant from this address: `invalid_grant` with the
+    /// description `ip restricted` (also seen as "IP restricted or invalid login hours"; the
+    /// `invalid_grant` descriptions are listed at salesforcedictionary.com, "invalid_grant").
     #[error(
-        "the Salesforce org's IP restrictions block the connection ({message}); allow the product's addresses or relax the app's IP policy"
+        "the Salesforce org's IP restrictions refuse connectord's address ({message}); an org admin must add the product's outgoing addresses to the trusted IP ranges (Setup > Network Access) or to the login IP ranges of the user's profile"
     )]
     IpRestricted { message: String },
 
@@ -354,6 +357,13 @@ mod tests {
             br#"{"error":"invalid_grant","error_description":"ip restricted"}"#,
         );
         assert_eq!(ip.error_code(), ErrorCode::IpRestricted);
+        let hours = from_response(
+            400,
+            br#"{"error":"invalid_grant","error_description":"IP restricted or invalid login hours"}"#,
+        );
+        assert_eq!(hours.error_code(), ErrorCode::IpRestricted);
+        assert!(!hours.is_retryable());
+        assert!(hours.to_string().contains("Network Access"), "{hours}");
     }
 
     #[test]

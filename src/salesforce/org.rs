@@ -14,7 +14,7 @@ use super::{
     Salesforce,
     auth::{Grant, TokenFailure, request_token},
     error::{ApiError, SalesforceError, bad_body, from_api_error, from_response},
-    http::Answer,
+    http::{Answer, TransportKind},
     limits::ApiUsage,
 };
 
@@ -161,7 +161,7 @@ impl Org {
         loop {
             let token = self.access_token().await?;
             let url = self.url(path, query)?;
-            let answer = self
+            let sent = self
                 .inner
                 .sf
                 .http()
@@ -173,7 +173,23 @@ impl Org {
                             .header(reqwest::header::ACCEPT, "application/json"),
                     )
                 })
-                .await?;
+                .await;
+            let answer = match sent {
+                Ok(answer) => answer,
+                // The host stopped answering in the middle of a session: the org may have
+                // been renamed. A fresh token names its current URL; go on there if it moved.
+                Err(e) if e.kind == TransportKind::Connect && !refreshed => {
+                    refreshed = true;
+                    let before = self.instance_url();
+                    self.invalidate(&token).await;
+                    self.access_token().await?;
+                    if self.instance_url().origin() == before.origin() {
+                        return Err(e.into());
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             if answer.status == reqwest::StatusCode::UNAUTHORIZED && !refreshed {
                 tracing::debug!("session expired; refreshing once");
                 self.invalidate(&token).await;

@@ -20,6 +20,23 @@ pub struct FaultState {
     rng: Mutex<StdRng>,
     fail_next_deploy: Mutex<Option<String>>,
     hang_deploys: AtomicBool,
+    ip_restrictions: Mutex<IpRestrictions>,
+}
+
+/// Which token grants the org's IP restrictions refuse, as if connectord called from an
+/// address outside the org's trusted ranges. Salesforce answers such a grant HTTP 400
+/// `{"error":"invalid_grant","error_description":"ip restricted"}` (the `error_description`
+/// values of `invalid_grant` are listed at salesforcedictionary.com, "invalid_grant").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IpRestrictions {
+    #[default]
+    Off,
+    /// Client-credentials tokens of apps whose `ipRelaxationPolicyType` is not `Bypass` (the
+    /// execution user's login IP ranges apply); the admin's own authorization still works.
+    Apps,
+    /// The admin's refresh-token grant as well (the product's own client, whose policy
+    /// connectord does not control): only the org's admin can lift this.
+    Everything,
 }
 
 impl Default for FaultState {
@@ -31,6 +48,7 @@ impl Default for FaultState {
             rng: Mutex::new(StdRng::seed_from_u64(0)),
             fail_next_deploy: Mutex::new(None),
             hang_deploys: AtomicBool::new(false),
+            ip_restrictions: Mutex::new(IpRestrictions::Off),
         }
     }
 }
@@ -84,6 +102,13 @@ impl FaultState {
 
     pub fn deploys_hang(&self) -> bool {
         self.hang_deploys.load(Ordering::Relaxed)
+    }
+
+    pub fn ip_restrictions(&self) -> IpRestrictions {
+        *self
+            .ip_restrictions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -160,8 +185,22 @@ impl Faults {
         self.state().hang_deploys.store(hang, Ordering::Relaxed);
     }
 
+    /// The org's IP restrictions start (or stop) refusing connectord's address. Switching them
+    /// on ends every session, as "enforce login IP ranges on every request" would.
+    pub fn set_ip_restrictions(&self, restrictions: IpRestrictions) {
+        *self
+            .state()
+            .ip_restrictions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = restrictions;
+        if restrictions != IpRestrictions::Off {
+            self.revoke_sessions();
+        }
+    }
+
     /// Turns every switch off (revocations and a spent allowance stay as they are).
     pub fn clear(&self) {
+        self.set_ip_restrictions(IpRestrictions::Off);
         self.set_latency(Duration::ZERO);
         self.set_error_rate(0.0, 0);
         self.set_drop_rate(0.0, 0);

@@ -30,7 +30,7 @@ mod soql;
 use std::net::SocketAddr;
 
 pub use config::{OrgConfig, SimulatorConfig};
-pub use faults::Faults;
+pub use faults::{Faults, IpRestrictions};
 pub use handle::OrgHandle;
 pub use inspect::{
     ApiCalls, AssignmentRecord, ExternalClientAppRecord, FieldPermissionRecord,

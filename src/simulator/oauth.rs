@@ -11,8 +11,12 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::json;
 
+use super::faults::IpRestrictions;
 use super::org::{Org, OrgState, Session, World, bool_field, str_field};
 use super::seed::random_token;
+
+/// What Salesforce says when a grant comes from outside the allowed addresses.
+const IP_RESTRICTED: &str = "ip restricted";
 
 fn oauth_error(error: &str, description: &str) -> Response {
     (
@@ -95,6 +99,9 @@ fn refresh(org: &Org, world: &World, form: &HashMap<String, String>) -> Response
     if !active {
         return oauth_error("invalid_grant", "inactive user");
     }
+    if org.faults.ip_restrictions() == IpRestrictions::Everything {
+        return oauth_error("invalid_grant", IP_RESTRICTED);
+    }
     issue(&mut state, world, &user, false)
 }
 
@@ -137,6 +144,17 @@ fn client_credentials(org: &Org, world: &World, form: &HashMap<String, String>) 
         .is_some_and(|p| p.client_credentials_enabled);
     if !global.client_credentials_enabled || !policy_on {
         return oauth_error("invalid_grant", "client credentials flow not enabled");
+    }
+    let bypass = bundle
+        .oauth_policies
+        .as_ref()
+        .is_some_and(|p| p.ip_relaxation.eq_ignore_ascii_case("Bypass"));
+    match org.faults.ip_restrictions() {
+        IpRestrictions::Off => {}
+        IpRestrictions::Apps | IpRestrictions::Everything if bypass => {}
+        IpRestrictions::Apps | IpRestrictions::Everything => {
+            return oauth_error("invalid_grant", IP_RESTRICTED);
+        }
     }
     let username = bundle
         .oauth_policies

@@ -32,6 +32,8 @@ pub struct ConnectionStatus {
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_reconciled_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// The shape version of the app in service (see `reconcile::model::SHAPE_VERSION`).
+    pub shape_version: Option<i32>,
 }
 
 /// A connection with its observed state; `status` is `None` until the daemon first looks.
@@ -53,7 +55,7 @@ pub async fn get_status(
                   error_code, error_message, connected_app_name, connected_app_id, consumer_key,
                   integration_username, integration_user_id, permission_set_name,
                   permission_set_id, granted_fields, verified_at, attempts, next_attempt_at,
-                  last_reconciled_at, updated_at
+                  last_reconciled_at, updated_at, shape_version
              FROM connection_status WHERE connection_id = $1"#,
         id
     )
@@ -92,7 +94,7 @@ pub async fn list_status(
                   error_code, error_message, connected_app_name, connected_app_id, consumer_key,
                   integration_username, integration_user_id, permission_set_name,
                   permission_set_id, granted_fields, verified_at, attempts, next_attempt_at,
-                  last_reconciled_at, updated_at
+                  last_reconciled_at, updated_at, shape_version
              FROM connection_status WHERE connection_id = ANY($1)"#,
         &ids
     )

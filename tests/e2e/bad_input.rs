@@ -16,7 +16,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::lifecycle::{assert_exactly_one_connection, assert_nothing_left};
-use crate::support::{World, fast_tuning, settings_for};
+use crate::support::{World, fast_tuning, settings_with};
 
 const GOOD: [&str; 2] = ["Account.Industry", "Contact.Email"];
 
@@ -188,19 +188,18 @@ async fn no_integration_licence_or_no_free_seat_needs_a_person_and_leaks_nothing
 #[sqlx::test(migrations = "./migrations")]
 async fn a_deploy_that_never_finishes_is_retried_later_and_then_finishes(pool: PgPool) {
     let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
-    let mut settings = settings_for(&world.simulator, &world.key);
+    let mut settings = settings_with(&world.simulator, &world.key, &[]);
     settings.salesforce.allow_loopback_http = true;
     let tuning = connectord::salesforce::Tuning {
         deploy_max_wait: Duration::from_millis(200),
         ..fast_tuning()
     };
-    let reconciler = Reconciler {
-        pool: world.pool.clone(),
-        salesforce: Salesforce::with_tuning(&settings.salesforce, tuning).unwrap(),
-        sealer: Arc::new(Sealer::new(world.key, [])),
-        resync_interval: Duration::from_secs(600),
-        allow_loopback_http: true,
-    };
+    let reconciler = Reconciler::new(
+        world.pool.clone(),
+        Salesforce::with_tuning(&settings.salesforce, tuning).unwrap(),
+        Arc::new(Sealer::new(world.key, [])),
+        &settings,
+    );
     let org = world.org("org1");
     org.faults().set_deploys_hang(true);
     let id = world.add("acme", &org, &GOOD, true).await;

@@ -1,7 +1,6 @@
 //! Security: where tokens may go, Government Cloud, least privilege.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use connectord::error_code::ErrorCode;
 use connectord::reconcile::{Outcome, Reconciler};
@@ -14,7 +13,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
 
-use crate::support::{World, fast_tuning, settings_for};
+use crate::support::{World, fast_tuning, settings_with};
 
 const FIELDS: [&str; 2] = ["Account.Name", "Contact.Email"];
 
@@ -34,15 +33,14 @@ async fn add_url(world: &World, tenant: &str, url: &str) -> Uuid {
 
 /// A reconciler like the world's, but with `salesforce.allow_loopback_http` off.
 fn strict_reconciler(world: &World) -> Reconciler {
-    let mut settings = settings_for(&world.simulator, &world.key);
+    let mut settings = settings_with(&world.simulator, &world.key, &[]);
     settings.salesforce.allow_loopback_http = false;
-    Reconciler {
-        pool: world.pool.clone(),
-        salesforce: Salesforce::with_tuning(&settings.salesforce, fast_tuning()).unwrap(),
-        sealer: Arc::new(Sealer::new(world.key, [])),
-        resync_interval: Duration::from_secs(600),
-        allow_loopback_http: false,
-    }
+    Reconciler::new(
+        world.pool.clone(),
+        Salesforce::with_tuning(&settings.salesforce, fast_tuning()).unwrap(),
+        Arc::new(Sealer::new(world.key, [])),
+        &settings,
+    )
 }
 
 #[sqlx::test(migrations = "./migrations")]

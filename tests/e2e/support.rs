@@ -22,27 +22,33 @@ pub struct World {
     pub reconciler: Reconciler,
 }
 
-pub fn settings_for(simulator: &Simulator, key: &[u8; 32]) -> Settings {
+/// The test settings, plus `CONNECTORD__…` variables of the test's own.
+pub fn settings_with(simulator: &Simulator, key: &[u8; 32], extra: &[(&str, &str)]) -> Settings {
     let key = base64::engine::general_purpose::STANDARD.encode(key);
-    Settings::load_from([
-        (
-            "CONNECTORD__SALESFORCE__CLIENT_ID".to_owned(),
-            simulator.client_id(),
-        ),
-        (
-            "CONNECTORD__SALESFORCE__CLIENT_SECRET".to_owned(),
-            simulator.client_secret(),
-        ),
-        (
-            "CONNECTORD__SALESFORCE__LOGIN_URL".to_owned(),
-            simulator.login_url().to_string(),
-        ),
-        (
-            "CONNECTORD__SALESFORCE__ALLOW_LOOPBACK_HTTP".to_owned(),
-            "true".to_owned(),
-        ),
-        ("CONNECTORD__SECRETS__KEY".to_owned(), key),
-    ])
+    let extra = extra.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+    Settings::load_from(
+        [
+            (
+                "CONNECTORD__SALESFORCE__CLIENT_ID".to_owned(),
+                simulator.client_id(),
+            ),
+            (
+                "CONNECTORD__SALESFORCE__CLIENT_SECRET".to_owned(),
+                simulator.client_secret(),
+            ),
+            (
+                "CONNECTORD__SALESFORCE__LOGIN_URL".to_owned(),
+                simulator.login_url().to_string(),
+            ),
+            (
+                "CONNECTORD__SALESFORCE__ALLOW_LOOPBACK_HTTP".to_owned(),
+                "true".to_owned(),
+            ),
+            ("CONNECTORD__SECRETS__KEY".to_owned(), key),
+        ]
+        .into_iter()
+        .chain(extra),
+    )
     .expect("test settings load")
 }
 
@@ -59,18 +65,22 @@ pub fn fast_tuning() -> Tuning {
 
 impl World {
     pub async fn start(pool: PgPool, config: SimulatorConfig) -> World {
+        World::start_with(pool, config, &[]).await
+    }
+
+    /// A world whose settings add `extra` (`("CONNECTORD__SECTION__KEY", value)` pairs).
+    pub async fn start_with(
+        pool: PgPool,
+        config: SimulatorConfig,
+        extra: &[(&str, &str)],
+    ) -> World {
         let simulator = Simulator::start(config).await.expect("simulator starts");
         let key: [u8; 32] = rand::random();
-        let settings = settings_for(&simulator, &key);
+        let settings = settings_with(&simulator, &key, extra);
         let salesforce =
             Salesforce::with_tuning(&settings.salesforce, fast_tuning()).expect("client");
-        let reconciler = Reconciler {
-            pool: pool.clone(),
-            salesforce,
-            sealer: Arc::new(Sealer::from_settings(&settings.secrets).expect("sealer")),
-            resync_interval: Duration::from_secs(600),
-            allow_loopback_http: true,
-        };
+        let sealer = Arc::new(Sealer::from_settings(&settings.secrets).expect("sealer"));
+        let reconciler = Reconciler::new(pool.clone(), salesforce, sealer, &settings);
         World {
             pool,
             key,

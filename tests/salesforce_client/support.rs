@@ -30,6 +30,7 @@ pub fn settings(login_url: &str) -> SalesforceSettings {
         allowed_domains: vec!["my.salesforce.com".into()],
         government_cloud_domains: vec!["salesforce.mil".into()],
         government_cloud_instances: vec!["gs0".into()],
+        ip_relaxation: Default::default(),
         connect_timeout: Duration::from_secs(2),
         request_timeout: Duration::from_secs(2),
     }
