@@ -9,6 +9,8 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod error_code;
+pub mod http;
+pub mod metrics;
 pub mod reconcile;
 pub mod salesforce;
 pub mod secrets;
