@@ -2,5 +2,7 @@
 
 mod commands;
 mod crash;
+mod daemons;
 mod lifecycle;
+mod scale;
 mod support;
