@@ -4,5 +4,6 @@ mod commands;
 mod crash;
 mod daemons;
 mod lifecycle;
+mod metrics_text;
 mod scale;
 mod support;
