@@ -5,5 +5,6 @@ mod crash;
 mod daemons;
 mod lifecycle;
 mod metrics_text;
+mod outage;
 mod scale;
 mod support;
