@@ -40,7 +40,11 @@ pub fn router(ops: Ops) -> Router {
 }
 
 /// Serves the endpoints on `listener` until `done` is cancelled.
-pub async fn serve(listener: TcpListener, ops: Ops, done: CancellationToken) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    ops: Ops,
+    done: CancellationToken,
+) -> std::io::Result<()> {
     axum::serve(listener, router(ops))
         .with_graceful_shutdown(done.cancelled_owned())
         .await
@@ -75,8 +79,7 @@ async fn readyz(State(ops): State<Ops>) -> impl IntoResponse {
 async fn render_metrics(State(ops): State<Ops>) -> impl IntoResponse {
     let metrics = metrics::global();
     // Fleet-wide gauges from the database; left as they were when it does not answer.
-    if let Ok(Ok(counts)) = tokio::time::timeout(DB_TIMEOUT, claim::phase_counts(&ops.pool)).await
-    {
+    if let Ok(Ok(counts)) = tokio::time::timeout(DB_TIMEOUT, claim::phase_counts(&ops.pool)).await {
         metrics.set_phases(&counts);
     }
     if let Ok(Ok(depth)) = tokio::time::timeout(DB_TIMEOUT, claim::queue_depth(&ops.pool)).await {

@@ -57,11 +57,7 @@ impl Metrics {
             passes_in_flight.clone(),
         );
         let connections = Family::<Labels, Gauge>::default();
-        registry.register(
-            "connections",
-            "Connections by phase",
-            connections.clone(),
-        );
+        registry.register("connections", "Connections by phase", connections.clone());
         let salesforce_calls = Family::<Labels, Counter>::default();
         registry.register(
             "salesforce_calls",
@@ -220,11 +216,22 @@ mod tests {
         metrics.set_phases(&[("ready".into(), 3)]);
         let text = metrics.render();
         assert!(
-            text.contains(r#"connectord_passes_total{outcome="failed",error_code="ip_restricted"} 1"#),
+            text.contains(
+                r#"connectord_passes_total{outcome="failed",error_code="ip_restricted"} 1"#
+            ),
             "{text}"
         );
-        assert!(text.contains(r#"connectord_connections{phase="ready"} 3"#), "{text}");
-        assert!(text.contains(r#"connectord_connections{phase="failed"} 0"#), "{text}");
-        assert!(text.contains("connectord_pass_duration_seconds_count 1"), "{text}");
+        assert!(
+            text.contains(r#"connectord_connections{phase="ready"} 3"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"connectord_connections{phase="failed"} 0"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("connectord_pass_duration_seconds_count 1"),
+            "{text}"
+        );
     }
 }

@@ -3,9 +3,9 @@
 //! - [`claim`]: leases in PostgreSQL (claim due work, heartbeat, release).
 //! - [`lease`]: this process's view of its leases and the heartbeat task.
 //! - [`listener`]: `LISTEN` for instant reaction, with a poll as the fallback.
-//! - [`schedule`]: the loop itself: claim as many as there are free slots, run each pass.
+//! - `schedule`: the loop itself: claim as many as there are free slots, run each pass.
 //! - [`throttle`]: orgs near their daily API allowance get urgent work only.
-//! - [`shutdown`]: signals.
+//! - `shutdown`: signals.
 
 pub mod claim;
 pub mod lease;

@@ -162,7 +162,15 @@ async fn run_pass(
     };
     if !lease.lost() {
         let owner = context.leases.owner();
-        match claim::release(&context.reconciler.pool, owner, id, claimed.epoch, cool_down).await {
+        match claim::release(
+            &context.reconciler.pool,
+            owner,
+            id,
+            claimed.epoch,
+            cool_down,
+        )
+        .await
+        {
             Ok(true) => {}
             Ok(false) => warn!(connection_id = %id, "lease was no longer held at release"),
             Err(e) => warn!(connection_id = %id, error = %e,

@@ -84,6 +84,10 @@ mod tests {
         let mut throttle = Throttle::new(0.9);
         let now = Instant::now();
         assert_eq!(throttle.throttled(&[usage("https://a", 99)], now).len(), 1);
-        assert!(throttle.throttled(&[usage("https://a", 10)], now).is_empty());
+        assert!(
+            throttle
+                .throttled(&[usage("https://a", 10)], now)
+                .is_empty()
+        );
     }
 }

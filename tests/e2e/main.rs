@@ -2,9 +2,5 @@
 
 mod commands;
 mod crash;
-mod daemons;
 mod lifecycle;
-mod metrics_text;
-mod outage;
-mod scale;
 mod support;

@@ -34,7 +34,12 @@ async fn add_many(world: &World, org_count: usize, per_org: usize) -> Vec<(Uuid,
         let org = world.org(&name);
         for t in 0..per_org {
             let id = world
-                .add(&format!("tenant-{n}-{t}"), &org, &["Account.Industry"], true)
+                .add(
+                    &format!("tenant-{n}-{t}"),
+                    &org,
+                    &["Account.Industry"],
+                    true,
+                )
                 .await;
             added.push((id, name.clone()));
         }
@@ -67,12 +72,11 @@ async fn assert_one_set_per_enabled_connection(world: &World, org_count: usize) 
 }
 
 async fn claims_by_owner(pool: &PgPool) -> HashMap<String, i64> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT owner, count(*) FROM connection_lease_history GROUP BY owner",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap();
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT owner, count(*) FROM connection_lease_history GROUP BY owner")
+            .fetch_all(pool)
+            .await
+            .unwrap();
     rows.into_iter().collect()
 }
 
@@ -82,7 +86,11 @@ fn all_logs(fleet: &[Daemon]) -> String {
         .map(|d| {
             let logs = d.logs();
             let tail: Vec<&str> = logs.lines().rev().take(30).collect();
-            format!("--- daemon {} ---\n{}", d.pid, tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+            format!(
+                "--- daemon {} ---\n{}",
+                d.pid,
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            )
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -143,12 +151,19 @@ fn slow_down(world: &World, org_count: usize, latency: Duration) {
 /// Waits until the daemon holds at least one lease.
 async fn wait_until_working(world: &World, daemon: &Daemon) {
     for _ in 0..300 {
-        if !daemons::held_by(&world.pool, &daemon.owner_pattern()).await.is_empty() {
+        if !daemons::held_by(&world.pool, &daemon.owner_pattern())
+            .await
+            .is_empty()
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("daemon {} never claimed work:\n{}", daemon.pid, daemon.logs());
+    panic!(
+        "daemon {} never claimed work:\n{}",
+        daemon.pid,
+        daemon.logs()
+    );
 }
 
 async fn metric_sum(daemon: &Daemon, name: &str) -> f64 {
@@ -179,7 +194,11 @@ async fn a_killed_daemons_connections_are_finished_by_the_others_after_its_lease
     wait_until_working(&world, &victim).await;
 
     victim.signal("KILL").await;
-    assert_eq!(victim.exit_status().await.code(), None, "killed by a signal");
+    assert_eq!(
+        victim.exit_status().await.code(),
+        None,
+        "killed by a signal"
+    );
     let orphaned = daemons::held_by(&world.pool, &victim.owner_pattern()).await;
     assert!(!orphaned.is_empty(), "it died holding leases");
     daemons::wait_converged(&world.pool, 120, || all_logs(&others)).await;
@@ -199,7 +218,10 @@ async fn a_killed_daemons_connections_are_finished_by_the_others_after_its_lease
             .expect("the victim's claim is in the history");
         assert_eq!(history[killed].1.as_deref(), Some("expired"), "{history:?}");
         let after = &history[killed + 1..];
-        assert!(!after.is_empty(), "someone else claimed it after: {history:?}");
+        assert!(
+            !after.is_empty(),
+            "someone else claimed it after: {history:?}"
+        );
         assert_eq!(world.status(*id).await.phase, Phase::Ready);
     }
     assert_eq!(daemons::overlapping_claims(&world.pool).await, 0);
@@ -217,8 +239,12 @@ async fn sigterm_lets_passes_in_flight_finish_releases_every_lease_and_exits_0(p
     let world = World::start(pool, orgs(1, 20)).await;
     slow_down(&world, 1, Duration::from_millis(100));
     let url = database_url(&world.pool);
-    let mut daemon =
-        Daemon::start(&world, &url, &[("CONNECTORD__RECONCILER__CONCURRENCY", "3")]).await;
+    let mut daemon = Daemon::start(
+        &world,
+        &url,
+        &[("CONNECTORD__RECONCILER__CONCURRENCY", "3")],
+    )
+    .await;
     add_many(&world, 1, 12).await;
     wait_until_working(&world, &daemon).await;
     let in_flight = daemons::held_by(&world.pool, &daemon.owner_pattern()).await;
@@ -285,28 +311,50 @@ async fn metrics_are_served_in_the_prometheus_text_format(pool: PgPool) {
             .sum()
     };
     assert_eq!(
-        value("connectord_passes_total", &[("outcome", "ready"), ("error_code", "")]),
+        value(
+            "connectord_passes_total",
+            &[("outcome", "ready"), ("error_code", "")]
+        ),
         2.0,
         "{text}"
     );
     assert_eq!(
         value(
             "connectord_passes_total",
-            &[("outcome", "action_required"), ("error_code", "admin_token_revoked")]
+            &[
+                ("outcome", "action_required"),
+                ("error_code", "admin_token_revoked")
+            ]
         ),
         1.0,
         "{text}"
     );
     assert_eq!(value("connectord_connections", &[("phase", "ready")]), 2.0);
-    assert_eq!(value("connectord_connections", &[("phase", "action_required")]), 1.0);
+    assert_eq!(
+        value("connectord_connections", &[("phase", "action_required")]),
+        1.0
+    );
     assert_eq!(value("connectord_connections", &[("phase", "failed")]), 0.0);
     assert_eq!(value("connectord_due_connections", &[]), 0.0);
     assert_eq!(value("connectord_pass_duration_seconds_count", &[]), 3.0);
     assert_eq!(value("connectord_desired_to_ready_seconds_count", &[]), 2.0);
-    assert!(value("connectord_salesforce_calls_total", &[("operation", "composite"), ("status", "200")]) > 0.0);
-    assert!(value("connectord_salesforce_calls_total", &[("operation", "oauth_token"), ("status", "400")]) >= 1.0);
+    assert!(
+        value(
+            "connectord_salesforce_calls_total",
+            &[("operation", "composite"), ("status", "200")]
+        ) > 0.0
+    );
+    assert!(
+        value(
+            "connectord_salesforce_calls_total",
+            &[("operation", "oauth_token"), ("status", "400")]
+        ) >= 1.0
+    );
     let org1_origin = org1.instance_url().origin().ascii_serialization();
-    let usage = value("connectord_salesforce_api_usage_ratio", &[("org", &org1_origin)]);
+    let usage = value(
+        "connectord_salesforce_api_usage_ratio",
+        &[("org", &org1_origin)],
+    );
     assert!(usage > 0.0 && usage < 1.0, "usage {usage} in {text}");
     // Histogram buckets are cumulative and end at the count.
     let buckets: Vec<f64> = samples

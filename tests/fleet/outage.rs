@@ -85,7 +85,16 @@ impl Cluster {
         );
         run(as_postgres(
             "pg_ctl",
-            &["-D", &self.data(), "-o", &options, "-l", &path(&self.log()), "-w", "start"],
+            &[
+                "-D",
+                &self.data(),
+                "-o",
+                &options,
+                "-l",
+                &path(&self.log()),
+                "-w",
+                "start",
+            ],
         ));
     }
 
@@ -140,7 +149,12 @@ async fn the_daemon_survives_a_database_restart_and_converges_what_changed_after
 
     tokio::task::spawn_blocking({
         let data = cluster.data();
-        move || run(as_postgres("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]))
+        move || {
+            run(as_postgres(
+                "pg_ctl",
+                &["-D", &data, "-m", "fast", "-w", "stop"],
+            ))
+        }
     })
     .await
     .unwrap();
@@ -156,7 +170,9 @@ async fn the_daemon_survives_a_database_restart_and_converges_what_changed_after
     .await
     .unwrap();
     daemon.wait_until_ready().await;
-    store::set_enabled(&world.pool, before, false).await.unwrap();
+    store::set_enabled(&world.pool, before, false)
+        .await
+        .unwrap();
     let after = world.add("globex", &org, &["Account.Name"], true).await;
     daemons::wait_converged(&world.pool, 60, || daemon.logs()).await;
 
@@ -164,7 +180,14 @@ async fn the_daemon_survives_a_database_restart_and_converges_what_changed_after
     assert_eq!(world.status(after).await.phase, Phase::Ready);
     assert!(daemon.still_running());
     daemon.signal("TERM").await;
-    assert_eq!(daemon.exit_status().await.code(), Some(0), "{}", daemon.logs());
+    assert_eq!(
+        daemon.exit_status().await.code(),
+        Some(0),
+        "{}",
+        daemon.logs()
+    );
     world.pool.close().await;
-    tokio::task::spawn_blocking(move || cluster.stop()).await.unwrap();
+    tokio::task::spawn_blocking(move || cluster.stop())
+        .await
+        .unwrap();
 }

@@ -46,7 +46,10 @@ impl Daemon {
             .arg("run")
             .env("DATABASE_URL", database_url)
             .env("CONNECTORD__SECRETS__KEY", key)
-            .env("CONNECTORD__SALESFORCE__CLIENT_ID", world.simulator.client_id())
+            .env(
+                "CONNECTORD__SALESFORCE__CLIENT_ID",
+                world.simulator.client_id(),
+            )
             .env(
                 "CONNECTORD__SALESFORCE__CLIENT_SECRET",
                 world.simulator.client_secret(),
@@ -137,7 +140,18 @@ impl Daemon {
 }
 
 impl Drop for Daemon {
+    /// Kills the process and waits (briefly, blocking) until it is gone, so that its database
+    /// sessions are closed before the test's database is dropped.
     fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.start_kill();
+            for _ in 0..100 {
+                if !matches!(self.child.try_wait(), Ok(None)) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         if !std::thread::panicking() {
             let _ = std::fs::remove_file(&self.log);
         }
