@@ -94,6 +94,17 @@ pub struct ReconcilerSettings {
     pub max_connections_per_tenant: u32,
     /// Ready connections brought up to a new shape per minute, across all processes.
     pub upgrades_per_minute: u32,
+    /// How long a claim on a connection lasts without a heartbeat.
+    #[serde(with = "humantime_serde")]
+    pub lease_expiry: Duration,
+    /// How often due work is looked for when no notification arrives.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// How long passes in flight may take to finish after the first SIGTERM/SIGINT.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_deadline: Duration,
+    /// Share of an org's daily API allowance (0–1) above which it only gets urgent work.
+    pub api_usage_threshold: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -178,6 +189,25 @@ impl Settings {
             return Err(ConfigError::new(
                 "reconciler.resync_interval",
                 "must be at least 1s",
+            ));
+        }
+        if self.reconciler.lease_expiry < Duration::from_secs(1) {
+            return Err(ConfigError::new(
+                "reconciler.lease_expiry",
+                "must be at least 1s",
+            ));
+        }
+        if self.reconciler.poll_interval < Duration::from_millis(100) {
+            return Err(ConfigError::new(
+                "reconciler.poll_interval",
+                "must be at least 100ms",
+            ));
+        }
+        let threshold = self.reconciler.api_usage_threshold;
+        if !(threshold > 0.0 && threshold <= 1.0) {
+            return Err(ConfigError::new(
+                "reconciler.api_usage_threshold",
+                "must be a share above 0 and at most 1, like 0.9",
             ));
         }
         if self.reconciler.max_connections_per_tenant == 0 {

@@ -43,10 +43,28 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         .await?;
     let salesforce =
         Salesforce::new(&settings.salesforce).context("cannot set up the Salesforce client")?;
-    let reconciler = reconciler(settings, pool, salesforce)?;
-    let shutdown = CancellationToken::new();
-    crate::daemon::cancel_on_signals(shutdown.clone());
-    crate::daemon::run(reconciler, settings.reconciler.concurrency, shutdown).await
+    let listener = tokio::net::TcpListener::bind(settings.http.listen)
+        .await
+        .with_context(|| format!("cannot listen on http.listen {}", settings.http.listen))?;
+    let address = listener.local_addr()?;
+    let reconciler = reconciler(settings, pool.clone(), salesforce.clone())?;
+    let health = crate::daemon::Health::default();
+    crate::daemon::cancel_on_signals(health.stopping.clone());
+    let ops = crate::http::Ops {
+        pool,
+        salesforce,
+        health: health.clone(),
+    };
+    let served = CancellationToken::new();
+    let http = tokio::spawn(crate::http::serve(listener, ops, served.clone()));
+    tracing::info!(%address, "serving /healthz, /readyz and /metrics");
+    let options = crate::daemon::Options::from_settings(&settings.reconciler);
+    let result = crate::daemon::serve(reconciler, options, health).await;
+    served.cancel();
+    if let Ok(Err(e)) = http.await {
+        tracing::warn!(error = %e, "the operations endpoint failed");
+    }
+    result
 }
 
 /// Prints what the next pass would do, from what is recorded (a pass first re-reads the org).

@@ -77,6 +77,24 @@ pub enum Outcome {
     Gone,
     /// Cut off on purpose ([`Reconciler::reconcile_cut_after`]).
     Interrupted,
+    /// Stopped before a Salesforce call because the lease on the connection was lost (another
+    /// replica may be working on it now); nothing more was written.
+    LeaseLost,
+}
+
+/// Asked before every Salesforce-calling step of a pass: may this pass still work on the
+/// connection? The daemon answers from its lease; [`Reconciler::reconcile_once`] always may.
+pub trait Holder: Send + Sync {
+    fn still_held(&self) -> bool;
+}
+
+/// A pass that nobody else can contend for (tests, the command line).
+struct Unshared;
+
+impl Holder for Unshared {
+    fn still_held(&self) -> bool {
+        true
+    }
 }
 
 impl Reconciler {
@@ -90,7 +108,19 @@ impl Reconciler {
     ) -> Pin<Box<dyn Future<Output = anyhow::Result<Outcome>> + Send + '_>> {
         let span = info_span!("reconcile", connection_id = %id, tenant_id = tracing::field::Empty,
             generation = tracing::field::Empty, phase = tracing::field::Empty);
-        Box::pin(self.pass(id, usize::MAX).instrument(span))
+        Box::pin(self.pass(id, usize::MAX, &Unshared).instrument(span))
+    }
+
+    /// [`Reconciler::reconcile_once`] for a pass that holds a lease: it stops with
+    /// [`Outcome::LeaseLost`] before the next Salesforce call once `lease` is no longer held.
+    pub fn reconcile_leased<'a>(
+        &'a self,
+        id: Uuid,
+        lease: &'a dyn Holder,
+    ) -> Pin<Box<dyn Future<Output = anyhow::Result<Outcome>> + Send + 'a>> {
+        let span = info_span!("reconcile", connection_id = %id, tenant_id = tracing::field::Empty,
+            generation = tracing::field::Empty, phase = tracing::field::Empty);
+        Box::pin(self.pass(id, usize::MAX, lease).instrument(span))
     }
 
     /// A pass that stops dead after `steps` steps, writing nothing more, as if the process had
@@ -101,10 +131,15 @@ impl Reconciler {
         id: Uuid,
         steps: usize,
     ) -> Pin<Box<dyn Future<Output = anyhow::Result<Outcome>> + Send + '_>> {
-        Box::pin(self.pass(id, steps))
+        Box::pin(self.pass(id, steps, &Unshared))
     }
 
-    async fn pass(&self, id: Uuid, cut_after: usize) -> anyhow::Result<Outcome> {
+    async fn pass(
+        &self,
+        id: Uuid,
+        cut_after: usize,
+        lease: &dyn Holder,
+    ) -> anyhow::Result<Outcome> {
         crate::store::seal_inbox_token(&self.pool, &self.sealer, id).await?;
         let Some(mut loaded) = record::load(&self.pool, id).await? else {
             return Ok(Outcome::Gone);
@@ -162,8 +197,14 @@ impl Reconciler {
             tenant_id: &tenant_id,
             secrets: HashMap::new(),
         };
-        let result = self.converge(&mut executor, &mut loaded, cut_after).await;
+        let result = self
+            .converge(&mut executor, &mut loaded, cut_after, lease)
+            .await;
         if matches!(result, Err(StepError::Interrupted)) {
+            if !lease.still_held() {
+                warn!("lease lost: stopping the pass before its next Salesforce call");
+                return Ok(Outcome::LeaseLost);
+            }
             return Ok(Outcome::Interrupted);
         }
         let current = org
@@ -215,9 +256,13 @@ impl Reconciler {
         executor: &mut Executor<'_>,
         loaded: &mut Loaded,
         cut_after: usize,
+        lease: &dyn Holder,
     ) -> Result<Converged, StepError> {
         let id = loaded.id;
         for set in loaded.known.sets.iter_mut() {
+            if !lease.still_held() {
+                return Err(StepError::Interrupted);
+            }
             let names = SetNames::new(id, set.serial);
             let seen = observe::observe(executor.org, &names).await?;
             let drift = observe::apply(set, seen);
@@ -245,6 +290,9 @@ impl Reconciler {
                     deferred: false,
                 });
             };
+            if step.calls_salesforce() && !lease.still_held() {
+                return Err(StepError::Interrupted);
+            }
             // An upgrade of a connection in service waits for its turn; it stays as it is.
             if matches!(step, Step::UpgradeApp { gradual: true, .. })
                 && !pacing::take_upgrade_slot(&self.pool, id, self.upgrades_per_minute).await?

@@ -315,24 +315,6 @@ pub async fn event(
         })
 }
 
-/// Connections with work to do now: never reconciled, changed since, retry or resync due, or a
-/// token waiting in the inbox.
-pub async fn due(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<Uuid>> {
-    sqlx::query_scalar!(
-        r#"SELECT c.id FROM connections c
-             LEFT JOIN connection_status s ON s.connection_id = c.id
-            WHERE s.connection_id IS NULL
-               OR s.observed_generation < c.generation
-               OR c.admin_refresh_token IS NOT NULL
-               OR s.next_attempt_at <= now()
-            ORDER BY s.next_attempt_at NULLS FIRST
-            LIMIT $1"#,
-        limit
-    )
-    .fetch_all(pool)
-    .await
-}
-
 /// The consumer key and sealed secret of one set.
 pub async fn set_credentials(
     pool: &PgPool,

@@ -112,6 +112,10 @@ impl Http {
             attempt += 1;
             tracing::Span::current().record("attempts", attempt);
             let result = build(&self.client).send().await;
+            crate::metrics::salesforce_call(
+                url.path(),
+                result.as_ref().ok().map(|r| r.status().as_u16()),
+            );
             let last = attempt >= attempts;
             match result {
                 Ok(response) => {

@@ -33,6 +33,8 @@ pub(crate) fn command(world: &World, args: &[&str]) -> tokio::process::Command {
             world.simulator.login_url().as_str(),
         )
         .env("CONNECTORD__SALESFORCE__ALLOW_LOOPBACK_HTTP", "true")
+        // Any free port for /healthz, /readyz, /metrics: tests run side by side.
+        .env("CONNECTORD__HTTP__LISTEN", "127.0.0.1:0")
         .env("RUST_LOG", "trace");
     command
 }

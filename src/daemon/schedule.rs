@@ -1,0 +1,195 @@
+//! The loop: claim as many due connections as there are free slots, run a pass on each under
+//! its lease, release it after; wake on NOTIFY, on the poll, or when a pass ends. On shutdown:
+//! stop claiming, let passes finish within the deadline, release every lease.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{error, info, warn};
+
+use super::claim::{self, ClaimRequest, Claimed};
+use super::lease::{Lease, Leases};
+use super::listener::Listener;
+use super::throttle::Throttle;
+use super::{Health, Options};
+use crate::metrics;
+use crate::reconcile::{Outcome, Reconciler};
+
+/// A pass that broke off without recording when to retry (the database went away, say) leaves
+/// its connection alone for this long.
+const ERROR_COOL_DOWN: Duration = Duration::from_secs(5);
+/// How often lease history older than a week is pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// What every pass task shares.
+#[derive(Clone)]
+struct Context {
+    reconciler: Reconciler,
+    leases: Leases,
+    finished: Arc<Notify>,
+    abort: CancellationToken,
+}
+
+/// Runs passes until `health.stopping` is cancelled, then drains and releases (see module doc).
+pub async fn serve(reconciler: Reconciler, options: Options, health: Health) -> anyhow::Result<()> {
+    let pool = reconciler.pool.clone();
+    let leases = Leases::new(&options.owner, options.lease_expiry);
+    let beat_stop = CancellationToken::new();
+    let heartbeat = tokio::spawn(leases.clone().keep_alive(pool.clone(), beat_stop.clone()));
+    let permits = Arc::new(Semaphore::new(options.concurrency));
+    let context = Context {
+        reconciler: reconciler.clone(),
+        leases: leases.clone(),
+        finished: Arc::new(Notify::new()),
+        abort: CancellationToken::new(),
+    };
+    let tracker = TaskTracker::new();
+    let mut listener = Listener::new(pool.clone(), health.listening.clone());
+    let mut throttle = Throttle::new(options.api_usage_threshold);
+    let mut pruned_at: Option<Instant> = None;
+    let shutdown = health.stopping.clone();
+    info!(owner = %options.owner, concurrency = options.concurrency,
+          lease_expiry = ?options.lease_expiry, "reconciler started");
+    while !shutdown.is_cancelled() {
+        let free = permits.available_permits();
+        if free > 0 {
+            let usage = reconciler.salesforce.api_usage_all();
+            let throttled = throttle.throttled(&usage, Instant::now());
+            let in_flight = leases.ids();
+            let request = ClaimRequest {
+                owner: &options.owner,
+                limit: i64::try_from(free).unwrap_or(i64::MAX),
+                expiry: options.lease_expiry,
+                in_flight: &in_flight,
+                throttled: &throttled,
+            };
+            let sent = Instant::now();
+            match claim::claim(&pool, &request).await {
+                Ok(claimed) => {
+                    for one in claimed {
+                        let Ok(permit) = permits.clone().try_acquire_owned() else {
+                            break;
+                        };
+                        let lease = leases.add(one.id, one.epoch, sent);
+                        tracker.spawn(run_pass(context.clone(), one, lease, permit));
+                    }
+                }
+                Err(e) => warn!(error = %e, "cannot claim due connections"),
+            }
+        }
+        if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+            pruned_at = Some(Instant::now());
+            if let Err(e) = claim::prune_history(&pool).await {
+                warn!(error = %e, "cannot prune lease history");
+            }
+        }
+        let has_room = permits.available_permits() > 0;
+        tokio::select! {
+            _ = listener.wait(options.poll_interval), if has_room => {}
+            _ = context.finished.notified() => {}
+            _ = shutdown.cancelled() => {}
+        }
+    }
+
+    let in_flight = leases.ids().len();
+    info!(in_flight, deadline = ?options.shutdown_deadline,
+          "stopping: no new claims; waiting for passes in flight");
+    tracker.close();
+    if tokio::time::timeout(options.shutdown_deadline, tracker.wait())
+        .await
+        .is_err()
+    {
+        warn!("shutdown deadline passed: cutting off the passes still running");
+        context.abort.cancel();
+        tracker.wait().await;
+    }
+    beat_stop.cancel();
+    let _ = heartbeat.await;
+    match claim::release_all(&pool, &options.owner).await {
+        Ok(released) => info!(released, "leases released; stopped"),
+        Err(e) => warn!(error = %e, "cannot release leases: they lapse after the lease expiry"),
+    }
+    Ok(())
+}
+
+async fn run_pass(
+    context: Context,
+    claimed: Claimed,
+    lease: Arc<Lease>,
+    permit: OwnedSemaphorePermit,
+) {
+    let metrics = metrics::global();
+    let id = claimed.id;
+    if let Some(previous) = &claimed.took_over_from {
+        metrics.lease_takeovers.inc();
+        info!(connection_id = %id, previous_owner = %previous, epoch = claimed.epoch,
+              "took over a lapsed lease");
+    }
+    metrics.passes_in_flight.inc();
+    let started = Instant::now();
+    let result = tokio::select! {
+        result = context.reconciler.reconcile_leased(id, &*lease) => Some(result),
+        _ = context.abort.cancelled() => None,
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let cool_down = match &result {
+        Some(Ok(outcome)) => {
+            let (label, code) = outcome_labels(outcome);
+            metrics.pass_ended(label, code, seconds);
+            if matches!(outcome, Outcome::Settled(crate::store::Phase::Ready))
+                && claimed.phase_before.as_deref() != Some("ready")
+            {
+                let waited = chrono::Utc::now() - claimed.desired_changed_at;
+                let waited = waited.to_std().unwrap_or_default();
+                metrics.desired_to_ready.observe(waited.as_secs_f64());
+            }
+            Duration::ZERO
+        }
+        Some(Err(e)) => {
+            error!(connection_id = %id, error = format!("{e:#}"), "pass aborted");
+            metrics.pass_ended("error", None, seconds);
+            ERROR_COOL_DOWN
+        }
+        None => {
+            warn!(connection_id = %id, "pass cut off at the shutdown deadline");
+            metrics.pass_ended("interrupted", None, seconds);
+            Duration::ZERO
+        }
+    };
+    if !lease.lost() {
+        let owner = context.leases.owner();
+        match claim::release(
+            &context.reconciler.pool,
+            owner,
+            id,
+            claimed.epoch,
+            cool_down,
+        )
+        .await
+        {
+            Ok(true) => {}
+            Ok(false) => warn!(connection_id = %id, "lease was no longer held at release"),
+            Err(e) => warn!(connection_id = %id, error = %e,
+                            "cannot release the lease: it lapses after the lease expiry"),
+        }
+    }
+    context.leases.remove(id);
+    metrics.passes_in_flight.dec();
+    drop(permit);
+    context.finished.notify_one();
+}
+
+/// `outcome` and `error_code` labels of a pass.
+fn outcome_labels(outcome: &Outcome) -> (&'static str, Option<&'static str>) {
+    match outcome {
+        Outcome::Settled(phase) => (phase.as_str(), None),
+        Outcome::Failed { phase, code } => (phase.as_str(), Some(code.as_str())),
+        Outcome::Gone => ("gone", None),
+        Outcome::Interrupted => ("interrupted", None),
+        Outcome::LeaseLost => ("lease_lost", None),
+    }
+}

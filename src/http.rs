@@ -1,0 +1,95 @@
+//! The operations endpoints on `http.listen`: `/healthz` (the process answers), `/readyz`
+//! (the database answers, the `LISTEN` connection is up, no shutdown under way) and `/metrics`
+//! (Prometheus / OpenMetrics text).
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::daemon::{Health, claim};
+use crate::metrics;
+use crate::salesforce::Salesforce;
+
+/// How long a probe or a scrape waits for the database.
+const DB_TIMEOUT: Duration = Duration::from_secs(2);
+
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// What the endpoints read.
+#[derive(Clone)]
+pub struct Ops {
+    pub pool: PgPool,
+    pub salesforce: Salesforce,
+    pub health: Health,
+}
+
+pub fn router(ops: Ops) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(render_metrics))
+        .with_state(ops)
+}
+
+/// Serves the endpoints on `listener` until `done` is cancelled.
+pub async fn serve(
+    listener: TcpListener,
+    ops: Ops,
+    done: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(ops))
+        .with_graceful_shutdown(done.cancelled_owned())
+        .await
+}
+
+async fn database_answers(pool: &PgPool) -> bool {
+    let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool);
+    matches!(tokio::time::timeout(DB_TIMEOUT, ping).await, Ok(Ok(1)))
+}
+
+async fn readyz(State(ops): State<Ops>) -> impl IntoResponse {
+    let mut problems = Vec::new();
+    if ops.health.stopping.is_cancelled() {
+        problems.push("shutting down");
+    }
+    if !database_answers(&ops.pool).await {
+        problems.push("database unreachable");
+    }
+    if !ops.health.listening.load(Ordering::Relaxed) {
+        problems.push("not listening for changes");
+    }
+    if problems.is_empty() {
+        (StatusCode::OK, "ready\n".to_owned())
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {}\n", problems.join(", ")),
+        )
+    }
+}
+
+async fn render_metrics(State(ops): State<Ops>) -> impl IntoResponse {
+    let metrics = metrics::global();
+    // Fleet-wide gauges from the database; left as they were when it does not answer.
+    if let Ok(Ok(counts)) = tokio::time::timeout(DB_TIMEOUT, claim::phase_counts(&ops.pool)).await {
+        metrics.set_phases(&counts);
+    }
+    if let Ok(Ok(depth)) = tokio::time::timeout(DB_TIMEOUT, claim::queue_depth(&ops.pool)).await {
+        metrics.due.set(depth);
+    }
+    for (org, usage) in ops.salesforce.api_usage_all() {
+        metrics
+            .api_usage
+            .get_or_create(&vec![("org", org)])
+            .set(usage.fraction());
+    }
+    ([(header::CONTENT_TYPE, OPENMETRICS)], metrics.render())
+}

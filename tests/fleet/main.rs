@@ -1,0 +1,12 @@
+//! The daemon at scale: several `connectord run` processes sharing one database, leases,
+//! SIGKILL and SIGTERM, a database restart, `/metrics`. A binary of its own so that its
+//! processes do not compete for the CPU with the timing-sensitive crash tests of `e2e`.
+
+mod claims;
+mod daemons;
+mod metrics_text;
+mod outage;
+mod scale;
+#[allow(dead_code)]
+#[path = "../e2e/support.rs"]
+mod support;
