@@ -48,6 +48,9 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on http.listen {}", settings.http.listen))?;
     let address = listener.local_addr()?;
     let reconciler = reconciler(settings, pool.clone(), salesforce.clone())?;
+    // After a key rotation (a restart with a new secrets.key and the old one in
+    // secrets.previous_keys), seal everything again with the new key, in the background.
+    tokio::spawn(reseal(pool.clone(), reconciler.sealer.clone()));
     let health = crate::daemon::Health::default();
     crate::daemon::cancel_on_signals(health.stopping.clone());
     let ops = crate::http::Ops {
@@ -65,6 +68,28 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         tracing::warn!(error = %e, "the operations endpoint failed");
     }
     result
+}
+
+async fn reseal(pool: sqlx::PgPool, sealer: Arc<Sealer>) {
+    match store::reseal_stale(&pool, &sealer).await {
+        Ok(report) => {
+            if report.resealed + report.resealed_sets > 0 {
+                tracing::info!(
+                    connections = report.resealed,
+                    app_secrets = report.resealed_sets,
+                    "re-sealed credentials with the current secrets.key"
+                );
+            }
+            if !report.unreadable.is_empty() || !report.unreadable_sets.is_empty() {
+                tracing::warn!(
+                    connections = ?report.unreadable,
+                    app_secrets = ?report.unreadable_sets,
+                    "some sealed credentials open with no configured key: add the key that sealed them to secrets.previous_keys"
+                );
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot re-seal credentials"),
+    }
 }
 
 /// Prints what the next pass would do, from what is recorded (a pass first re-reads the org).

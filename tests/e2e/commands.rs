@@ -183,3 +183,52 @@ async fn token_mints_an_access_token_for_a_ready_connection_and_logs_no_secret(p
     assert!(!logs.contains(token), "the token is printed on stdout only");
     assert!(!logs.contains(&org.admin_refresh_token()));
 }
+
+#[sqlx::test]
+async fn after_a_key_rotation_the_daemon_reseals_everything_with_the_new_key(pool: PgPool) {
+    let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
+    let org = world.org("org1");
+    let id = world.add("acme", &org, &["Account.Industry"], true).await;
+    world.converge(id).await;
+    let old = base64::engine::general_purpose::STANDARD.encode(world.key);
+    let new_key: [u8; 32] = rand::random();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rotation.toml");
+    std::fs::write(&file, format!("[secrets]\nprevious_keys = [\"{old}\"]\n")).unwrap();
+
+    let mut daemon = command(&world, &["run"])
+        .env("CONNECTORD_CONFIG", &file)
+        .env(
+            "CONNECTORD__SECRETS__KEY",
+            base64::engine::general_purpose::STANDARD.encode(new_key),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("daemon starts");
+
+    let only_new = connectord::secrets::Sealer::new(new_key, []);
+    let mut resealed = false;
+    for _ in 0..100 {
+        let token = store::load_refresh_token(&world.pool, &only_new, id).await;
+        let app = connectord::reconcile::record::active_credentials(&world.pool, id)
+            .await
+            .unwrap();
+        let app_opens = app.is_some_and(|(_, sealed)| {
+            only_new
+                .open(id, connectord::secrets::Purpose::ConsumerSecret, &sealed)
+                .is_ok()
+        });
+        if matches!(token, Ok(Some(_))) && app_opens {
+            resealed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    daemon.kill().await.ok();
+    assert!(
+        resealed,
+        "the refresh token and the app secret open with the new key alone"
+    );
+}
