@@ -416,7 +416,12 @@ impl Reconciler {
         } else {
             (Phase::Failed, Some(Utc::now() + backoff(loaded.attempts)))
         };
-        warn!(error_code = code.as_str(), error = %message, phase = phase.as_str(), "pass failed");
+        warn!(
+            error_code = code.as_str(),
+            error = %cause_chain(&error),
+            phase = phase.as_str(),
+            "pass failed"
+        );
         let end = Finish {
             phase,
             generation: loaded.generation,
@@ -427,6 +432,21 @@ impl Reconciler {
         record::finish(&self.pool, loaded.id, &loaded.known, &end).await?;
         Ok(Outcome::Failed { phase, code })
     }
+}
+
+/// The error and every error beneath it, `: `-separated, for one log line.
+fn cause_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let next = cause.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// How [`Reconciler::converge`] ended well.
