@@ -161,9 +161,10 @@ async fn run(o: &Options) -> anyhow::Result<Vec<Section>> {
             rows,
             notes: vec![format!(
                 "One `connectord run` over settled connections written straight into the \
-                 database (`ready`, next resync an hour away), measured over {} s after a 3 s \
+                 database (`ready`, next resync an hour away), measured over {} s after a {} s \
                  warm-up.",
-                o.window.as_secs()
+                o.window.as_secs(),
+                idle::WARM_UP.as_secs()
             )],
         });
     }
