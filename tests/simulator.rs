@@ -17,3 +17,5 @@ mod records;
 mod subqueries;
 #[path = "simulator/subrequests.rs"]
 mod subrequests;
+#[path = "simulator/wide.rs"]
+mod wide;

@@ -104,12 +104,20 @@ impl Executor<'_> {
             Step::DeployApp { serial } => {
                 let names = SetNames::new(self.id, *serial);
                 let spec = app_spec(&names, self.tenant_id, desired.shape);
-                self.org
+                let outcome = self
+                    .org
                     .deploy(eca::deploy_package(&spec, self.api_version))
                     .await?;
-                let found: Vec<IdRow> = self.org.query(&app_query(&names.app)).await?;
+                // The deploy's answer names the app's id; ask only when it did not.
+                let app = match outcome.id_of("ExternalClientApplication", &names.app) {
+                    Some(id) => Some(id.to_owned()),
+                    None => {
+                        let found: Vec<IdRow> = self.org.query(&app_query(&names.app)).await?;
+                        found.into_iter().next().map(|r| r.id)
+                    }
+                };
                 let set = set_mut(known, *serial);
-                set.app = found.into_iter().next().map(|r| r.id);
+                set.app = app;
                 set.shape = desired.shape;
                 set.credentials = false;
                 set.verified = false;

@@ -29,6 +29,32 @@ pub struct DeployOutcome {
     pub id: String,
     /// `Succeeded`.
     pub status: String,
+    /// The components deployed, from `details.componentSuccesses`.
+    pub components: Vec<DeployedComponent>,
+}
+
+/// One deployed component: a `DeployMessage` of `componentSuccesses`, whose `id` is the id of
+/// the deployed component (Apex Reference, "DeployMessage Class").
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeployedComponent {
+    #[serde(default)]
+    pub component_type: String,
+    #[serde(default)]
+    pub full_name: String,
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+impl DeployOutcome {
+    /// The id of the component of `component_type` named `full_name`, if the answer gave it.
+    pub fn id_of(&self, component_type: &str, full_name: &str) -> Option<&str> {
+        self.components
+            .iter()
+            .find(|c| c.component_type == component_type && c.full_name == full_name)
+            .and_then(|c| c.id.as_deref())
+            .filter(|id| !id.is_empty())
+    }
 }
 
 #[derive(Deserialize)]
@@ -56,6 +82,8 @@ struct DeployResult {
 struct Details {
     #[serde(default, deserialize_with = "one_or_many")]
     component_failures: Vec<Failure>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    component_successes: Vec<DeployedComponent>,
 }
 
 #[derive(Deserialize, Clone)]
@@ -83,14 +111,14 @@ fn bool_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     })
 }
 
-fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Failure>, D::Error> {
+fn one_or_many<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
-    enum M {
-        Many(Vec<Failure>),
-        One(Failure),
+    enum M<T> {
+        Many(Vec<T>),
+        One(T),
     }
-    Ok(match Option::<M>::deserialize(d)? {
+    Ok(match Option::<M<T>>::deserialize(d)? {
         Some(M::Many(v)) => v,
         Some(M::One(f)) => vec![f],
         None => Vec::new(),
@@ -165,6 +193,7 @@ fn finish(id: String, result: DeployResult) -> Result<DeployOutcome, SalesforceE
         return Ok(DeployOutcome {
             id,
             status: result.status,
+            components: result.details.unwrap_or_default().component_successes,
         });
     }
     let mut failures: Vec<ComponentFailure> = result
@@ -257,5 +286,26 @@ mod tests {
         .unwrap();
         let e = finish("0Af1".into(), result).unwrap_err();
         assert!(e.to_string().contains("No package.xml found"), "{e}");
+    }
+
+    #[test]
+    fn a_successful_result_names_the_id_of_each_deployed_component() {
+        let result: DeployResult = serde_json::from_str(
+            r#"{"done":true,"status":"Succeeded","details":{"componentSuccesses":[
+                {"componentType":"ExternalClientApplication","fullName":"App_1","id":"0xIabc"},
+                {"componentType":"ExtlClntAppOauthSettings","fullName":"App_1_oauth","id":""},
+                {"componentType":"","fullName":"package.xml"}]}}"#,
+        )
+        .unwrap();
+        let outcome = finish("0Af1".into(), result).unwrap();
+        assert_eq!(
+            outcome.id_of("ExternalClientApplication", "App_1"),
+            Some("0xIabc")
+        );
+        assert_eq!(
+            outcome.id_of("ExtlClntAppOauthSettings", "App_1_oauth"),
+            None
+        );
+        assert_eq!(outcome.id_of("ExternalClientApplication", "Other"), None);
     }
 }

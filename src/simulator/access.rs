@@ -3,7 +3,7 @@
 
 use super::errors::SfError;
 use super::org::{Data, bool_field, str_field};
-use super::schema::{FieldDef, ObjectDef};
+use super::schema::{FieldDef, ObjectDef, in_org};
 
 /// The user a session acts as.
 #[derive(Debug, Clone)]
@@ -46,6 +46,9 @@ impl Actor {
 
     /// May this actor query `object` at all?
     pub fn can_read_object(&self, data: &Data, object: &ObjectDef) -> bool {
+        if !in_org(data.extra_custom_fields, object, None) {
+            return false;
+        }
         if self.admin {
             return true;
         }
@@ -57,6 +60,9 @@ impl Actor {
 
     /// May this actor read `field` of `object` (given it can read the object)?
     pub fn can_read_field(&self, data: &Data, object: &ObjectDef, field: &FieldDef) -> bool {
+        if !in_org(data.extra_custom_fields, object, Some(field)) {
+            return false;
+        }
         if self.admin || object.setup || !field.permissionable {
             return true;
         }

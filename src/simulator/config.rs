@@ -48,6 +48,9 @@ pub struct OrgConfig {
     pub query_page_size: usize,
     /// How many status polls a deploy takes before it is done (1: done at the first poll).
     pub deploy_polls_until_done: u32,
+    /// How many extra custom text fields the org has, dealt over the wide objects `Wide_1__c` …
+    /// `Wide_5__c` (at most 1,250; `simulator::wide_field(n)` names the `n`th). 0: none of them.
+    pub extra_custom_fields: u32,
 }
 
 impl Default for OrgConfig {
@@ -65,6 +68,7 @@ impl OrgConfig {
             access_token_ttl: Duration::from_secs(2 * 60 * 60),
             query_page_size: 2000,
             deploy_polls_until_done: 1,
+            extra_custom_fields: 0,
         }
     }
 }

@@ -47,6 +47,17 @@ impl OrgHandle {
         inspect::calls(&self.org.lock())
     }
 
+    /// Starts watching for the next call: [`OrgHandle::first_call_since_mark`] answers when the
+    /// first call after this one arrived (token requests included), for measuring reaction.
+    pub fn mark_calls(&self) {
+        self.org.lock().first_call_since_mark = None;
+    }
+
+    /// When the first call since the last [`OrgHandle::mark_calls`] arrived, if one has.
+    pub fn first_call_since_mark(&self) -> Option<std::time::Instant> {
+        self.org.lock().first_call_since_mark
+    }
+
     /// Zeroes the call counters and the API usage.
     pub fn reset_api_calls(&self) {
         let mut state = self.org.lock();

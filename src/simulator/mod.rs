@@ -37,6 +37,7 @@ pub use inspect::{
     LicenseAssignRecord, LicenseRecord, ObjectPermissionRecord, OrgSnapshot, PermissionSetRecord,
     UserRecord,
 };
+pub use schema::wide_field;
 pub use seed::{INTEGRATION_LICENSE, INTEGRATION_PROFILE, INTEGRATION_PSL};
 pub use server::Simulator;
 

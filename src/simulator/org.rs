@@ -22,6 +22,8 @@ pub struct Data {
     pub tables: BTreeMap<String, Vec<Record>>,
     /// External Client Apps by developer name.
     pub ecas: BTreeMap<String, EcaBundle>,
+    /// How many of the wide objects' fields this org has (`OrgConfig::extra_custom_fields`).
+    pub extra_custom_fields: u32,
 }
 
 impl Data {
@@ -186,6 +188,9 @@ pub struct OrgState {
     pub api_used: u64,
     pub calls: BTreeMap<String, u64>,
     pub calls_total: u64,
+    /// When the first call since [`OrgHandle::mark_calls`](super::OrgHandle::mark_calls)
+    /// arrived (after any injected latency).
+    pub first_call_since_mark: Option<std::time::Instant>,
     pub deploys: HashMap<String, Deploy>,
     pub cursors: HashMap<String, Cursor>,
 }
@@ -211,6 +216,8 @@ impl OrgState {
     pub fn count_call(&mut self, kind: &str) {
         *self.calls.entry(kind.to_string()).or_default() += 1;
         self.calls_total += 1;
+        self.first_call_since_mark
+            .get_or_insert_with(std::time::Instant::now);
     }
 
     pub fn limit_header(&self) -> String {

@@ -55,7 +55,10 @@ pub fn seed(config: &OrgConfig, code: u32, instance_url: Url) -> OrgState {
         counter: 1,
         instance_url,
         config: config.clone(),
-        data: Data::default(),
+        data: Data {
+            extra_custom_fields: config.extra_custom_fields,
+            ..Data::default()
+        },
         sessions: HashMap::new(),
         refresh_tokens: HashMap::new(),
         admin_user_id: String::new(),
@@ -63,6 +66,7 @@ pub fn seed(config: &OrgConfig, code: u32, instance_url: Url) -> OrgState {
         api_used: 0,
         calls: BTreeMap::new(),
         calls_total: 0,
+        first_call_since_mark: None,
         deploys: HashMap::new(),
         cursors: HashMap::new(),
     };

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::super::errors::SfError;
 use super::super::org::{Data, Record, bool_field, str_field};
-use super::super::schema::schema;
+use super::super::schema::{in_org, schema};
 use super::super::seed::{INTEGRATION_LICENSE, INTEGRATION_PSL};
 use super::user_license;
 
@@ -67,13 +67,13 @@ pub fn permission_set(data: &Data, old: Option<&Record>, new: &mut Record) -> Re
 }
 
 /// Canonical name of a permissionable object, or the restricted-picklist error.
-fn sobject_type(record: &mut Record) -> Result<&'static str, SfError> {
+fn sobject_type(data: &Data, record: &mut Record) -> Result<&'static str, SfError> {
     let given = str_field(record, "SobjectType")
         .unwrap_or_default()
         .to_string();
     let object = schema()
         .object(&given)
-        .filter(|o| o.permissionable)
+        .filter(|o| o.permissionable && in_org(data.extra_custom_fields, o, None))
         .ok_or_else(|| {
             SfError::bad_request(
                 "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
@@ -113,7 +113,7 @@ pub fn object_permission(
     old: Option<&Record>,
     new: &mut Record,
 ) -> Result<bool, SfError> {
-    let sobject = sobject_type(new)?;
+    let sobject = sobject_type(data, new)?;
     depends("PermissionsCreate", &["Read"], new, "Create")?;
     depends("PermissionsEdit", &["Read"], new, "Edit")?;
     depends("PermissionsDelete", &["Read", "Edit"], new, "Delete")?;
@@ -151,7 +151,7 @@ pub fn field_permission(
     old: Option<&Record>,
     new: &mut Record,
 ) -> Result<bool, SfError> {
-    let sobject = sobject_type(new)?;
+    let sobject = sobject_type(data, new)?;
     let given = str_field(new, "Field").unwrap_or_default().to_string();
     let bad_field = || {
         SfError::bad_request(
@@ -167,7 +167,7 @@ pub fn field_permission(
         .ok_or_else(bad_field)?;
     let field = object
         .field(field_name)
-        .filter(|f| f.permissionable)
+        .filter(|f| f.permissionable && in_org(data.extra_custom_fields, object, Some(f)))
         .ok_or_else(bad_field)?;
     let canonical = format!("{}.{}", object.name, field.name);
     if object.name != sobject {

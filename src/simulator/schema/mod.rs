@@ -7,6 +7,9 @@
 //! read but never edit.
 
 mod objects;
+mod wide;
+
+pub use wide::wide_field;
 
 use std::sync::LazyLock;
 
@@ -62,6 +65,9 @@ pub struct FieldDef {
     pub relationship: Option<&'static str>,
     /// Default on create when not given.
     pub default_bool: Option<bool>,
+    /// For the fields of the wide objects (`Wide_1__c`…): the field's place among them; an org
+    /// has the field only when this is below its `extra_custom_fields`.
+    pub extra: Option<u32>,
 }
 
 /// A parent-to-child relationship, traversed in SOQL by a subquery
@@ -90,6 +96,9 @@ pub struct ObjectDef {
     pub fields: Vec<FieldDef>,
     /// Child relationships (describe's `childRelationships`).
     pub children: Vec<ChildRelationship>,
+    /// For the wide objects: the object's place among them; an org has the object only when
+    /// this is below its `extra_custom_fields`.
+    pub extra: Option<u32>,
 }
 
 impl ObjectDef {
@@ -115,6 +124,15 @@ impl ObjectDef {
                 .is_some_and(|rel| rel.eq_ignore_ascii_case(name))
         })
     }
+}
+
+/// Does an org seeded with `extra_custom_fields` have `object` (and, when given, `field`)?
+/// Everything outside the wide objects is in every org.
+pub fn in_org(extra_custom_fields: u32, object: &ObjectDef, field: Option<&FieldDef>) -> bool {
+    object.extra.is_none_or(|n| n < extra_custom_fields)
+        && field
+            .and_then(|f| f.extra)
+            .is_none_or(|n| n < extra_custom_fields)
 }
 
 /// The whole schema.

@@ -19,6 +19,7 @@ fn f(name: &'static str, kind: FieldType) -> F {
         } else {
             None
         },
+        extra: None,
     })
 }
 
@@ -100,7 +101,13 @@ fn object(o: O) -> ObjectDef {
                 field,
             })
             .collect(),
+        extra: None,
     }
+}
+
+/// The system fields every object has (for the wide objects).
+pub(super) fn system_field_defs() -> Vec<FieldDef> {
+    system_fields().into_iter().map(|f| f.0).collect()
 }
 
 /// Child relationships: parent object, relationship name, child object, child lookup field.
@@ -414,5 +421,7 @@ pub fn build() -> Schema {
             ],
         }),
     ];
+    let mut objects = objects;
+    objects.extend(super::wide::objects());
     Schema { objects }
 }
