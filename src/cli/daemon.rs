@@ -144,7 +144,7 @@ pub async fn token(settings: &Settings, id: Uuid) -> anyhow::Result<()> {
     let secret = sealer
         .open(id, Purpose::ConsumerSecret, &sealed)
         .context("cannot open the sealed consumer secret (was secrets.key changed?)")?;
-    let url_text = loaded.current_url.unwrap_or(loaded.instance_url);
+    let url_text = loaded.url_in_use();
     let url = url::Url::parse(&url_text)
         .map_err(|e| BadInput(format!("instance URL {url_text}: {e}")))?;
     let url = crate::salesforce::InstancePolicy::from_settings(&settings.salesforce).check(&url)?;

@@ -32,7 +32,7 @@ pub async fn session(
         .await?
         .ok_or(MappingError::NotReady(id))?;
     let secret = sealer.open(id, Purpose::ConsumerSecret, &sealed)?;
-    let text = loaded.current_url.unwrap_or(loaded.instance_url);
+    let text = loaded.url_in_use();
     let url = url::Url::parse(&text)
         .map_err(|e| e.to_string())
         .and_then(|u| {

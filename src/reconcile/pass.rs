@@ -154,10 +154,7 @@ impl Reconciler {
         if loaded.known.sets.is_empty() && !first.steps.iter().any(|s| s.calls_salesforce()) {
             return self.finish_without_calls(&mut loaded).await;
         }
-        let url_text = loaded
-            .current_url
-            .clone()
-            .unwrap_or_else(|| loaded.instance_url.clone());
+        let url_text = loaded.url_in_use();
         let url = match url::Url::parse(&url_text)
             .map_err(|e| SalesforceError::InvalidInstanceUrl {
                 url: url_text.clone(),
@@ -383,10 +380,7 @@ impl Reconciler {
             record::save_state(&self.pool, loaded.id, &loaded.known).await?;
         }
         let phase = plan(&loaded.desired, &loaded.known).phase;
-        let url = loaded
-            .current_url
-            .clone()
-            .unwrap_or_else(|| loaded.instance_url.clone());
+        let url = loaded.url_in_use();
         let end = Finish {
             phase,
             generation: loaded.generation,

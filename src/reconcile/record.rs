@@ -30,6 +30,15 @@ pub struct Loaded {
     pub attempts: i32,
 }
 
+impl Loaded {
+    /// The URL in use: the one last followed (after a My Domain rename), else the row's.
+    pub fn url_in_use(&self) -> String {
+        self.current_url
+            .clone()
+            .unwrap_or_else(|| self.instance_url.clone())
+    }
+}
+
 pub async fn load(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Loaded>> {
     let Some(row) = sqlx::query!(
         r#"SELECT c.tenant_id, c.instance_url, c.enabled, c.required_fields,
