@@ -3,6 +3,11 @@
 //! claim locks the connection rows it picks with `FOR NO KEY UPDATE SKIP LOCKED` (replicas
 //! claiming at the same moment spread over different rows instead of waiting), and the upsert's
 //! `WHERE expires_at <= now()` is what makes two claims of one connection impossible.
+//!
+//! Claims start from `connection_due` (migration 0011): an index of when each connection may
+//! next be claimed, kept by triggers and never later than the truth, so a poll reads due work
+//! only, however many connections are settled. The full rule is still checked on what it gives;
+//! the oldest due work goes first.
 
 use std::time::Duration;
 
@@ -43,11 +48,13 @@ pub async fn claim(pool: &PgPool, request: &ClaimRequest<'_>) -> sqlx::Result<Ve
         r#"WITH picked AS (
                SELECT c.id, c.generation_changed_at, s.phase AS phase_before,
                       l.owner AS prev_owner, l.epoch AS prev_epoch, l.expires_at AS prev_expires
-                 FROM connections c
+                 FROM connection_due q
+                 JOIN connections c ON c.id = q.connection_id
                  LEFT JOIN connection_status s ON s.connection_id = c.id
                  LEFT JOIN connection_leases l ON l.connection_id = c.id
                  LEFT JOIN connection_state st ON st.connection_id = c.id
-                WHERE (l.connection_id IS NULL OR l.expires_at <= now())
+                WHERE q.due_at <= now()
+                  AND (l.connection_id IS NULL OR l.expires_at <= now())
                   AND NOT (c.id = ANY($4::uuid[]))
                   AND (s.connection_id IS NULL
                        OR s.observed_generation < c.generation
@@ -59,7 +66,7 @@ pub async fn claim(pool: &PgPool, request: &ClaimRequest<'_>) -> sqlx::Result<Ve
                        OR NOT coalesce(lower(substring(coalesce(s.instance_url, c.instance_url)
                                                        FROM '^[A-Za-z]+://[^/]+')) = ANY($5::text[]),
                                        false))
-                ORDER BY s.next_attempt_at NULLS FIRST
+                ORDER BY q.due_at
                 LIMIT $2
                   FOR NO KEY UPDATE OF c SKIP LOCKED
            ), claimed AS (
@@ -188,10 +195,12 @@ pub async fn prune_history(pool: &PgPool) -> sqlx::Result<u64> {
 /// Connections due and not held by anyone: the fleet's queue.
 pub async fn queue_depth(pool: &PgPool) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM connections c
+        r#"SELECT count(*) AS "count!" FROM connection_due q
+             JOIN connections c ON c.id = q.connection_id
              LEFT JOIN connection_status s ON s.connection_id = c.id
              LEFT JOIN connection_leases l ON l.connection_id = c.id
-            WHERE (l.connection_id IS NULL OR l.expires_at <= now())
+            WHERE q.due_at <= now()
+              AND (l.connection_id IS NULL OR l.expires_at <= now())
               AND (s.connection_id IS NULL
                    OR s.observed_generation < c.generation
                    OR c.admin_refresh_token IS NOT NULL
