@@ -6,8 +6,11 @@
 //!
 //! Claims start from `connection_due` (migration 0011): an index of when each connection may
 //! next be claimed, kept by triggers and never later than the truth, so a poll reads due work
-//! only, however many connections are settled. The full rule is still checked on what it gives;
-//! the oldest due work goes first.
+//! only, however many connections are settled. The full rule is still checked on what it gives.
+//!
+//! Order: changes of the desired state (and tokens in the inbox) first, the most recent change
+//! first, so an admin's toggle does not queue behind a bulk change of a thousand rows; then
+//! retries and resyncs, the longest overdue first.
 
 use std::time::Duration;
 
@@ -66,7 +69,7 @@ pub async fn claim(pool: &PgPool, request: &ClaimRequest<'_>) -> sqlx::Result<Ve
                        OR NOT coalesce(lower(substring(coalesce(s.instance_url, c.instance_url)
                                                        FROM '^[A-Za-z]+://[^/]+')) = ANY($5::text[]),
                                        false))
-                ORDER BY q.due_at
+                ORDER BY q.due_at, c.generation_changed_at DESC
                 LIMIT $2
                   FOR NO KEY UPDATE OF c SKIP LOCKED
            ), claimed AS (

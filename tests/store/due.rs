@@ -257,3 +257,54 @@ async fn a_change_made_while_a_pass_writes_its_status_is_never_lost(pool: PgPool
         assert_index_agrees(&pool).await;
     }
 }
+
+#[sqlx::test]
+async fn changes_go_first_the_most_recent_first_then_the_longest_overdue(pool: PgPool) {
+    let mut ids = Vec::new();
+    for tenant in ["retry-late", "retry-early", "changed-first", "changed-last"] {
+        let id = insert(&pool, tenant, URL).await.unwrap();
+        write_status(&pool, id, generation(&pool, id).await, 3600.0).await;
+        ids.push(id);
+    }
+    let [retry_late, retry_early, changed_first, changed_last] = ids[..] else {
+        unreachable!()
+    };
+    write_status(
+        &pool,
+        retry_late,
+        generation(&pool, retry_late).await,
+        -10.0,
+    )
+    .await;
+    write_status(
+        &pool,
+        retry_early,
+        generation(&pool, retry_early).await,
+        -20.0,
+    )
+    .await;
+    for id in [changed_first, changed_last] {
+        sqlx::query("UPDATE connections SET enabled = NOT enabled WHERE id = $1")
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+
+    let mut order = Vec::new();
+    for _ in 0..4 {
+        let request = ClaimRequest {
+            owner: "a",
+            limit: 1,
+            expiry: EXPIRY,
+            in_flight: &[],
+            throttled: &[],
+        };
+        let claimed = claim::claim(&pool, &request).await.unwrap();
+        order.extend(claimed.into_iter().map(|c| c.id));
+    }
+    assert_eq!(
+        order,
+        vec![changed_last, changed_first, retry_early, retry_late]
+    );
+}
