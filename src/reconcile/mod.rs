@@ -2,6 +2,8 @@
 //! one step at a time and asks the planner again.
 
 mod access;
+mod failure;
+mod holder;
 pub mod model;
 pub mod names;
 pub mod observe;
@@ -11,6 +13,7 @@ pub mod plan;
 pub mod record;
 pub mod steps;
 
+pub use holder::Holder;
 pub use pass::{Outcome, Reconciler};
 
 #[cfg(test)]

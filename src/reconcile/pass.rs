@@ -9,12 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use rand::Rng;
 use serde_json::json;
 use sqlx::PgPool;
 use tracing::{Instrument, info, info_span, warn};
 use uuid::Uuid;
 
+use super::failure::jittered;
+use super::holder::Unshared;
 use super::model::{Role, Shape};
 use super::names::SetNames;
 use super::observe;
@@ -27,10 +28,12 @@ use crate::salesforce::eca::IpRelaxation;
 use crate::salesforce::{Salesforce, SalesforceError};
 use crate::secrets::Sealer;
 
+/// Still reachable here, where it was declared before (`src/daemon/lease.rs` imports it from
+/// this path); `crate::reconcile::Holder` is the same trait.
+pub use super::holder::Holder;
+
 /// A pass never takes more steps than this (a full scope change takes 14).
 const MAX_STEPS: usize = 40;
-const BACKOFF_BASE: Duration = Duration::from_secs(1);
-const BACKOFF_CAP: Duration = Duration::from_secs(15 * 60);
 /// A connection whose upgrade had to wait is looked at again after about this long.
 const UPGRADE_WAIT: Duration = Duration::from_secs(60);
 
@@ -80,21 +83,6 @@ pub enum Outcome {
     /// Stopped before a Salesforce call because the lease on the connection was lost (another
     /// replica may be working on it now); nothing more was written.
     LeaseLost,
-}
-
-/// Asked before every Salesforce-calling step of a pass: may this pass still work on the
-/// connection? The daemon answers from its lease; [`Reconciler::reconcile_once`] always may.
-pub trait Holder: Send + Sync {
-    fn still_held(&self) -> bool;
-}
-
-/// A pass that nobody else can contend for (tests, the command line).
-struct Unshared;
-
-impl Holder for Unshared {
-    fn still_held(&self) -> bool {
-        true
-    }
 }
 
 impl Reconciler {
@@ -391,56 +379,6 @@ impl Reconciler {
         record::finish(&self.pool, loaded.id, &loaded.known, &end).await?;
         Ok(Outcome::Settled(phase))
     }
-
-    async fn fail(&self, loaded: &Loaded, url: &str, error: StepError) -> anyhow::Result<Outcome> {
-        let (code, message) = match &error {
-            StepError::Salesforce(e) => (e.error_code(), e.to_string()),
-            StepError::AppIpRestricted { .. } => (ErrorCode::IpRestricted, error.to_string()),
-            other => (ErrorCode::Internal, other.to_string()),
-        };
-        let (phase, next) = if code == ErrorCode::IpRestricted {
-            // The remedy is applied in the org or in connectord's settings, and neither tells
-            // the daemon: look again at the resync interval.
-            (
-                Phase::ActionRequired,
-                Some(Utc::now() + jittered(self.resync_interval)),
-            )
-        } else if code.needs_a_person() {
-            (Phase::ActionRequired, None)
-        } else {
-            (Phase::Failed, Some(Utc::now() + backoff(loaded.attempts)))
-        };
-        warn!(
-            error_code = code.as_str(),
-            error = %cause_chain(&error),
-            phase = phase.as_str(),
-            "pass failed"
-        );
-        let end = Finish {
-            phase,
-            generation: loaded.generation,
-            instance_url: url,
-            error: Some((code, message)),
-            next_attempt_at: next,
-        };
-        record::finish(&self.pool, loaded.id, &loaded.known, &end).await?;
-        Ok(Outcome::Failed { phase, code })
-    }
-}
-
-/// The error and every error beneath it, `: `-separated, for one log line.
-fn cause_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let next = cause.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// How [`Reconciler::converge`] ended well.
@@ -448,19 +386,4 @@ struct Converged {
     phase: Phase,
     /// An upgrade is due but waits for its turn.
     deferred: bool,
-}
-
-/// 1 s, 2 s, 4 s … up to 15 minutes, each with up to 20 % jitter.
-pub fn backoff(attempts: i32) -> chrono::Duration {
-    let exponent = attempts.clamp(0, 20) as u32;
-    let base = BACKOFF_BASE
-        .saturating_mul(2u32.saturating_pow(exponent))
-        .min(BACKOFF_CAP);
-    chrono::Duration::from_std(jittered(base)).unwrap_or(chrono::Duration::seconds(900))
-}
-
-/// The duration plus up to 20 % more, so that work spreads out.
-fn jittered(base: Duration) -> Duration {
-    let extra = rand::thread_rng().gen_range(0.0..0.2);
-    base.mul_f64(1.0 + extra)
 }

@@ -5,7 +5,7 @@
 //! Every non-200 answer is classified here, before `oauth2` sees it: a 3xx, a 404 or a host
 //! that does not answer at all means "this host no longer serves this org" ([`TokenFailure::HostGone`],
 //! so the caller can try `salesforce.login_url`); anything else is mapped by
-//! [`super::error::from_response`] (`invalid_grant` → `AdminTokenRevoked`).
+//! [`super::error_body::from_response`] (`invalid_grant` → `AdminTokenRevoked`).
 
 use oauth2::{
     AuthType, ClientId, ClientSecret, EndpointNotSet, EndpointSet, ExtraTokenFields, RefreshToken,
@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::{
-    error::{SalesforceError, from_response},
+    error::SalesforceError,
+    error_body::from_response,
     http::{Http, TransportKind},
 };
 
@@ -143,7 +144,7 @@ pub(crate) async fn request_token(
         }
         Err(RequestTokenError::Request(TokenHttpError::Failed(e))) => Err(TokenFailure::Failed(e)),
         Err(RequestTokenError::ServerResponse(e)) => {
-            Err(TokenFailure::Failed(super::error::from_oauth_error(
+            Err(TokenFailure::Failed(super::error_body::from_oauth_error(
                 400,
                 e.error().as_ref(),
                 e.error_description()

@@ -17,6 +17,7 @@ mod auth;
 mod credentials;
 pub mod eca;
 mod error;
+mod error_body;
 mod http;
 pub mod instance;
 mod limits;

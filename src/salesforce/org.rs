@@ -13,7 +13,8 @@ use url::Url;
 use super::{
     Salesforce,
     auth::{Grant, TokenFailure, request_token},
-    error::{ApiError, SalesforceError, bad_body, from_api_error, from_response},
+    error::SalesforceError,
+    error_body::{ApiError, bad_body, from_api_error, from_response},
     http::{Answer, TransportKind},
     limits::ApiUsage,
 };

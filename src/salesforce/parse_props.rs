@@ -11,7 +11,7 @@ use reqwest::header::HeaderMap;
 use serde_json::{Map, Value, json};
 
 use super::auth::{SalesforceTokenResponse, access_token_from};
-use super::error::from_response;
+use super::error_body::from_response;
 use super::http::Answer;
 use super::metadata::read_deploy_answer;
 use super::org::decode;

@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use super::{
     Org,
-    error::{ApiError, SalesforceError, from_api_error},
+    error::SalesforceError,
+    error_body::{ApiError, from_api_error},
     org::decode,
 };
 
@@ -87,7 +88,10 @@ impl SubResponse {
             return None;
         }
         let bytes = serde_json::to_vec(&self.body).unwrap_or_default();
-        Some(super::error::from_response(self.http_status_code, &bytes))
+        Some(super::error_body::from_response(
+            self.http_status_code,
+            &bytes,
+        ))
     }
 
     /// The `id` a create answered, if any.

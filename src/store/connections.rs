@@ -6,7 +6,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{StoreError, sealed};
-use crate::secrets::{Purpose, Sealer};
+use crate::secrets::Sealer;
 
 /// A connection to add.
 #[derive(Debug, Clone)]
@@ -56,14 +56,7 @@ pub async fn insert_connection(
     )
     .execute(&mut *tx)
     .await?;
-    sealed::put(
-        &mut tx,
-        sealer,
-        id,
-        Purpose::AdminRefreshToken,
-        admin_refresh_token,
-    )
-    .await?;
+    sealed::put_refresh_token(&mut tx, sealer, id, admin_refresh_token).await?;
     tx.commit().await?;
     Ok(id)
 }

@@ -29,10 +29,7 @@ pub use connections::{
 pub use error::{Rejection, StoreError};
 pub use events::{Event, append_event, recent_events};
 pub use phase::{Phase, UnknownPhase};
-pub use sealed::{
-    ResealReport, load_consumer_secret, load_refresh_token, reseal_stale, seal_inbox_token,
-    store_consumer_secret,
-};
+pub use sealed::{ResealReport, load_refresh_token, reseal_stale, seal_inbox_token};
 pub use settings::{max_connections_per_tenant, set_max_connections_per_tenant};
 pub use status::{ConnectionStatus, StatusRow, get_status, list_status};
 

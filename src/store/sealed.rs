@@ -1,5 +1,6 @@
-//! `connection_secrets`: credentials sealed with `secrets.key`, and the inbox column that
-//! hands a new admin refresh token over to it.
+//! `connection_secrets`: the admin refresh token sealed with `secrets.key`, the inbox column
+//! that hands a new one over to it, and resealing after a key rotation (which also covers the
+//! app consumer secrets in `component_sets`).
 
 use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::{PgConnection, PgPool};
@@ -39,7 +40,7 @@ pub async fn seal_inbox_token(
     let trimmed = SecretString::from(token.expose_secret().trim());
     let sealed_one = !trimmed.expose_secret().is_empty();
     if sealed_one {
-        put(&mut tx, sealer, id, Purpose::AdminRefreshToken, &trimmed).await?;
+        put_refresh_token(&mut tx, sealer, id, &trimmed).await?;
     }
     sqlx::query!(
         "UPDATE connections SET admin_refresh_token = NULL WHERE id = $1",
@@ -67,35 +68,6 @@ pub async fn load_refresh_token(
     open(sealer, id, Purpose::AdminRefreshToken, sealed)
 }
 
-/// Seals and stores the consumer secret of the connection's app.
-pub async fn store_consumer_secret(
-    pool: &PgPool,
-    sealer: &Sealer,
-    id: Uuid,
-    secret: &SecretString,
-) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
-    put(&mut tx, sealer, id, Purpose::ConsumerSecret, secret).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// The consumer secret of the connection's app, opened; `None` when none is stored.
-pub async fn load_consumer_secret(
-    pool: &PgPool,
-    sealer: &Sealer,
-    id: Uuid,
-) -> Result<Option<SecretString>, StoreError> {
-    let sealed = sqlx::query_scalar!(
-        "SELECT consumer_secret FROM connection_secrets WHERE connection_id = $1",
-        id
-    )
-    .fetch_optional(pool)
-    .await?
-    .flatten();
-    open(sealer, id, Purpose::ConsumerSecret, sealed)
-}
-
 fn open(
     sealer: &Sealer,
     id: Uuid,
@@ -111,9 +83,10 @@ fn open(
 /// What [`reseal_stale`] did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ResealReport {
-    /// Rows now sealed with the current key.
+    /// `connection_secrets` rows whose admin refresh token is now sealed with the current key.
     pub resealed: usize,
-    /// Rows left alone because a value did not open with any configured key.
+    /// `connection_secrets` rows left alone because the token did not open with any
+    /// configured key.
     pub unreadable: Vec<Uuid>,
     /// `component_sets` rows whose app consumer secret is now sealed with the current key.
     pub resealed_sets: usize,
@@ -122,9 +95,9 @@ pub struct ResealReport {
 }
 
 /// After a key rotation: seals again with the current key every value sealed with an older
-/// one: both columns of `connection_secrets`, and `component_sets.consumer_secret`. Each row is
-/// its own short transaction, so the daemon can run this in the background while it works;
-/// calling it again when nothing is stale costs two scans and writes nothing.
+/// one: `connection_secrets.admin_refresh_token` and `component_sets.consumer_secret`. Each
+/// row is its own short transaction, so the daemon can run this in the background while it
+/// works; calling it again when nothing is stale costs two scans and writes nothing.
 pub async fn reseal_stale(pool: &PgPool, sealer: &Sealer) -> Result<ResealReport, StoreError> {
     let mut report = reseal_connection_secrets(pool, sealer).await?;
     reseal_app_secrets(pool, sealer, &mut report).await?;
@@ -195,32 +168,25 @@ async fn reseal_connection_secrets(
     let mut report = ResealReport::default();
     for id in stale {
         let mut tx = pool.begin().await?;
-        let row = sqlx::query!(
-            "SELECT admin_refresh_token, consumer_secret FROM connection_secrets
+        let sealed = sqlx::query_scalar!(
+            "SELECT admin_refresh_token FROM connection_secrets
               WHERE connection_id = $1 FOR UPDATE",
             id
         )
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(row) = row else { continue };
-        let token = reseal(
-            sealer,
-            id,
-            Purpose::AdminRefreshToken,
-            row.admin_refresh_token,
-        );
-        let secret = reseal(sealer, id, Purpose::ConsumerSecret, row.consumer_secret);
-        let (Ok(token), Ok(secret)) = (token, secret) else {
+        // Gone since the listing: nothing to do.
+        let Some(sealed) = sealed else { continue };
+        let Ok(token) = reseal(sealer, id, Purpose::AdminRefreshToken, sealed) else {
             report.unreadable.push(id);
             continue;
         };
         sqlx::query!(
             "UPDATE connection_secrets
-                SET admin_refresh_token = $2, consumer_secret = $3, key_id = $4, updated_at = now()
+                SET admin_refresh_token = $2, key_id = $3, updated_at = now()
               WHERE connection_id = $1",
             id,
             token,
-            secret,
             key_id
         )
         .execute(&mut *tx)
@@ -246,55 +212,26 @@ fn reseal(
     }
 }
 
-/// Seals `secret` into the row's `purpose` column. Both values of a row are kept under the
-/// current key, so `key_id` names the key of the whole row: the other value is resealed when
-/// it was sealed with an older key, and dropped (with a warning) when no configured key opens
-/// it any more, since nothing could use it anyway.
-pub(super) async fn put(
+/// Seals `token` as the connection's admin refresh token; `key_id` names the current key.
+pub(super) async fn put_refresh_token(
     conn: &mut PgConnection,
     sealer: &Sealer,
     id: Uuid,
-    purpose: Purpose,
-    secret: &SecretString,
+    token: &SecretString,
 ) -> Result<(), StoreError> {
+    let purpose = Purpose::AdminRefreshToken;
     let sealed = sealer
-        .seal(id, purpose, secret)
+        .seal(id, purpose, token)
         .map_err(seal_error(id, purpose))?;
-    let existing = sqlx::query!(
-        "SELECT admin_refresh_token, consumer_secret FROM connection_secrets
-          WHERE connection_id = $1 FOR UPDATE",
-        id
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    let (mut token, mut consumer_secret) = existing
-        .map(|row| (row.admin_refresh_token, row.consumer_secret))
-        .unwrap_or_default();
-    let (mine, other, other_purpose) = match purpose {
-        Purpose::AdminRefreshToken => (&mut token, &mut consumer_secret, Purpose::ConsumerSecret),
-        Purpose::ConsumerSecret => (&mut consumer_secret, &mut token, Purpose::AdminRefreshToken),
-    };
-    *mine = Some(sealed);
-    *other = reseal(sealer, id, other_purpose, other.take()).unwrap_or_else(|error| {
-        tracing::warn!(
-            connection_id = %id,
-            purpose = other_purpose.label(),
-            %error,
-            "dropping a sealed value that no configured key opens"
-        );
-        None
-    });
     sqlx::query!(
-        "INSERT INTO connection_secrets (connection_id, admin_refresh_token, consumer_secret, key_id)
-         VALUES ($1, $2, $3, $4)
+        "INSERT INTO connection_secrets (connection_id, admin_refresh_token, key_id)
+         VALUES ($1, $2, $3)
          ON CONFLICT (connection_id) DO UPDATE
             SET admin_refresh_token = EXCLUDED.admin_refresh_token,
-                consumer_secret = EXCLUDED.consumer_secret,
                 key_id = EXCLUDED.key_id,
                 updated_at = now()",
         id,
-        token,
-        consumer_secret,
+        sealed,
         sealer.key_id()
     )
     .execute(&mut *conn)

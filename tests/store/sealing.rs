@@ -219,9 +219,6 @@ async fn after_a_key_rotation_rows_are_resealed_with_the_new_key(pool: PgPool) {
         .await
         .unwrap();
     store::seal_inbox_token(&pool, &old, id).await.unwrap();
-    store::store_consumer_secret(&pool, &old, id, &SecretString::from("consumer-secret"))
-        .await
-        .unwrap();
 
     let rotated = Sealer::new(OTHER_KEY, [KEY]);
     let report = store::reseal_stale(&pool, &rotated).await.unwrap();
@@ -245,10 +242,6 @@ async fn after_a_key_rotation_rows_are_resealed_with_the_new_key(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(token.unwrap().expose_secret(), TOKEN);
-    let secret = store::load_consumer_secret(&pool, &new_only, id)
-        .await
-        .unwrap();
-    assert_eq!(secret.unwrap().expose_secret(), "consumer-secret");
     assert!(store::load_refresh_token(&pool, &old, id).await.is_err());
 }
 
@@ -260,19 +253,22 @@ async fn a_sealed_value_copied_to_another_connection_does_not_open(pool: PgPool)
     let b = insert(&pool, "acme", "https://b.my.salesforce.com")
         .await
         .unwrap();
-    store::store_consumer_secret(&pool, &sealer(), a, &SecretString::from("secret-of-a"))
+    sqlx::query("UPDATE connections SET admin_refresh_token = 'token-of-a' WHERE id = $1")
+        .bind(a)
+        .execute(&pool)
         .await
         .unwrap();
+    assert!(store::seal_inbox_token(&pool, &sealer(), a).await.unwrap());
     sqlx::query(
-        "INSERT INTO connection_secrets (connection_id, consumer_secret, key_id)
-         SELECT $2, consumer_secret, key_id FROM connection_secrets WHERE connection_id = $1",
+        "INSERT INTO connection_secrets (connection_id, admin_refresh_token, key_id)
+         SELECT $2, admin_refresh_token, key_id FROM connection_secrets WHERE connection_id = $1",
     )
     .bind(a)
     .bind(b)
     .execute(&pool)
     .await
     .unwrap();
-    let error = store::load_consumer_secret(&pool, &sealer(), b)
+    let error = store::load_refresh_token(&pool, &sealer(), b)
         .await
         .unwrap_err();
     assert!(
@@ -351,4 +347,29 @@ async fn an_app_secret_no_key_opens_is_reported_and_left_alone(pool: PgPool) {
     let report = store::reseal_stale(&pool, &sealer()).await.unwrap();
     assert_eq!(report.unreadable_sets, vec![(id, 3)]);
     assert_eq!(report.resealed_sets, 0);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_token_no_key_opens_is_reported_and_left_alone(pool: PgPool) {
+    let id = insert(&pool, "acme", "https://acme.my.salesforce.com")
+        .await
+        .unwrap();
+    let lost = Sealer::new([9; 32], []);
+    sqlx::query("UPDATE connections SET admin_refresh_token = $2 WHERE id = $1")
+        .bind(id)
+        .bind(TOKEN)
+        .execute(&pool)
+        .await
+        .unwrap();
+    store::seal_inbox_token(&pool, &lost, id).await.unwrap();
+    let report = store::reseal_stale(&pool, &sealer()).await.unwrap();
+    assert_eq!(report.unreadable, vec![id]);
+    assert_eq!(report.resealed, 0);
+    let key_id: String =
+        sqlx::query_scalar("SELECT key_id FROM connection_secrets WHERE connection_id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(key_id, lost.key_id());
 }

@@ -1,0 +1,90 @@
+//! A failed pass: the error code and phase it records, the log line with the whole cause
+//! chain, and when the connection is tried again (exponential backoff with jitter).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use rand::Rng;
+use tracing::warn;
+
+use super::pass::{Outcome, Reconciler};
+use super::plan::Phase;
+use super::record::{self, Finish, Loaded};
+use super::steps::StepError;
+use crate::error_code::ErrorCode;
+
+const BACKOFF_BASE: Duration = Duration::from_secs(1);
+const BACKOFF_CAP: Duration = Duration::from_secs(15 * 60);
+
+impl Reconciler {
+    /// Records the failed pass (phase, error code and message) and when to try again.
+    pub(super) async fn fail(
+        &self,
+        loaded: &Loaded,
+        url: &str,
+        error: StepError,
+    ) -> anyhow::Result<Outcome> {
+        let (code, message) = match &error {
+            StepError::Salesforce(e) => (e.error_code(), e.to_string()),
+            StepError::AppIpRestricted { .. } => (ErrorCode::IpRestricted, error.to_string()),
+            other => (ErrorCode::Internal, other.to_string()),
+        };
+        let (phase, next) = if code == ErrorCode::IpRestricted {
+            // The remedy is applied in the org or in connectord's settings, and neither tells
+            // the daemon: look again at the resync interval.
+            (
+                Phase::ActionRequired,
+                Some(Utc::now() + jittered(self.resync_interval)),
+            )
+        } else if code.needs_a_person() {
+            (Phase::ActionRequired, None)
+        } else {
+            (Phase::Failed, Some(Utc::now() + backoff(loaded.attempts)))
+        };
+        warn!(
+            error_code = code.as_str(),
+            error = %cause_chain(&error),
+            phase = phase.as_str(),
+            "pass failed"
+        );
+        let end = Finish {
+            phase,
+            generation: loaded.generation,
+            instance_url: url,
+            error: Some((code, message)),
+            next_attempt_at: next,
+        };
+        record::finish(&self.pool, loaded.id, &loaded.known, &end).await?;
+        Ok(Outcome::Failed { phase, code })
+    }
+}
+
+/// The error and every error beneath it, `: `-separated, for one log line.
+fn cause_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let next = cause.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// 1 s, 2 s, 4 s … up to 15 minutes, each with up to 20 % jitter.
+fn backoff(attempts: i32) -> chrono::Duration {
+    let exponent = attempts.clamp(0, 20) as u32;
+    let base = BACKOFF_BASE
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(BACKOFF_CAP);
+    chrono::Duration::from_std(jittered(base)).unwrap_or(chrono::Duration::seconds(900))
+}
+
+/// The duration plus up to 20 % more, so that work spreads out.
+pub(super) fn jittered(base: Duration) -> Duration {
+    let extra = rand::thread_rng().gen_range(0.0..0.2);
+    base.mul_f64(1.0 + extra)
+}
