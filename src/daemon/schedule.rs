@@ -66,30 +66,33 @@ pub async fn serve(reconciler: Reconciler, options: Options, health: Health) -> 
     info!(owner = %options.owner, concurrency = options.concurrency, most_in_flight,
           lease_expiry = ?options.lease_expiry, "reconciler started");
     while !shutdown.is_cancelled() {
-        let in_flight = leases.ids();
-        // The slots are taken before the claim, so that a pass coming back from a wait cannot
-        // take one between the claim and the spawn and leave a claimed connection unworked.
-        let slots = take_slots(&permits, most_in_flight.saturating_sub(in_flight.len()));
-        if !slots.is_empty() {
-            let usage = reconciler.salesforce.api_usage_all();
-            let throttled = throttle.throttled(&usage, Instant::now());
-            let request = ClaimRequest {
-                owner: &options.owner,
-                limit: i64::try_from(slots.len()).unwrap_or(i64::MAX),
-                expiry: options.lease_expiry,
-                in_flight: &in_flight,
-                throttled: &throttled,
-            };
-            let sent = Instant::now();
-            match claim::claim(&pool, &request).await {
-                Ok(claimed) => {
-                    // At most one connection per slot; the slots left over are given back.
-                    for (one, permit) in claimed.into_iter().zip(slots) {
-                        let lease = leases.add(one.id, one.epoch, sent);
-                        tracker.spawn(run_pass(context.clone(), one, lease, permit));
+        {
+            let in_flight = leases.ids();
+            // The slots are taken before the claim, so that a pass coming back from a wait
+            // cannot take one between the claim and the spawn and leave a claimed connection
+            // unworked. Those left over (fewer due, or the claim failed) are given back at the
+            // end of this block, before the loop waits.
+            let slots = take_slots(&permits, most_in_flight.saturating_sub(in_flight.len()));
+            if !slots.is_empty() {
+                let usage = reconciler.salesforce.api_usage_all();
+                let throttled = throttle.throttled(&usage, Instant::now());
+                let request = ClaimRequest {
+                    owner: &options.owner,
+                    limit: i64::try_from(slots.len()).unwrap_or(i64::MAX),
+                    expiry: options.lease_expiry,
+                    in_flight: &in_flight,
+                    throttled: &throttled,
+                };
+                let sent = Instant::now();
+                match claim::claim(&pool, &request).await {
+                    Ok(claimed) => {
+                        for (one, permit) in claimed.into_iter().zip(slots) {
+                            let lease = leases.add(one.id, one.epoch, sent);
+                            tracker.spawn(run_pass(context.clone(), one, lease, permit));
+                        }
                     }
+                    Err(e) => warn!(error = %e, "cannot claim due connections"),
                 }
-                Err(e) => warn!(error = %e, "cannot claim due connections"),
             }
         }
         if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
