@@ -2,7 +2,8 @@
 //!
 //! The layout follows the architecture: [`store`] holds desired and observed state in
 //! PostgreSQL, [`salesforce`] talks to customers' orgs, [`reconcile`] converges one connection
-//! per pass, [`simulator`] is a strict fake org for the demo and the tests.
+//! per pass, [`slot`] lets a pass that only waits step out of its concurrency slot,
+//! [`simulator`] is a strict fake org for the demo and the tests.
 
 pub mod cli;
 pub mod config;
@@ -16,5 +17,6 @@ pub mod reconcile;
 pub mod salesforce;
 pub mod secrets;
 pub mod simulator;
+pub mod slot;
 pub mod store;
 pub mod telemetry;

@@ -25,6 +25,8 @@ pub struct Metrics {
     pub passes: Family<Labels, Counter>,
     pub pass_duration: Histogram,
     pub passes_in_flight: Gauge,
+    /// Passes in flight that stepped out of their slot to wait (see [`crate::slot`]).
+    pub passes_waiting: Gauge,
     /// Connections by `phase` (fleet-wide, read at scrape time).
     pub connections: Family<Labels, Gauge>,
     /// Salesforce HTTP calls (each attempt) by `operation` and `status`.
@@ -55,6 +57,12 @@ impl Metrics {
             "passes_in_flight",
             "Passes running in this process",
             passes_in_flight.clone(),
+        );
+        let passes_waiting = Gauge::default();
+        registry.register(
+            "passes_waiting",
+            "Passes in flight that gave their slot back while they wait (a deploy, a retry)",
+            passes_waiting.clone(),
         );
         let connections = Family::<Labels, Gauge>::default();
         registry.register("connections", "Connections by phase", connections.clone());
@@ -99,6 +107,7 @@ impl Metrics {
             passes,
             pass_duration,
             passes_in_flight,
+            passes_waiting,
             connections,
             salesforce_calls,
             api_usage,

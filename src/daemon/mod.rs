@@ -3,7 +3,8 @@
 //! - [`claim`]: leases in PostgreSQL (claim due work, heartbeat, release).
 //! - [`lease`]: this process's view of its leases and the heartbeat task.
 //! - [`listener`]: `LISTEN` for instant reaction, with a poll as the fallback.
-//! - `schedule`: the loop itself: claim as many as there are free slots, run each pass.
+//! - `schedule`: the loop itself: claim as many as there are free slots, run each pass in its
+//!   slot (a pass that only waits steps out of it: [`crate::slot`]).
 //! - [`throttle`]: orgs near their daily API allowance get urgent work only.
 //! - `shutdown`: signals.
 
@@ -26,10 +27,17 @@ use crate::reconcile::Reconciler;
 pub use schedule::serve;
 pub use shutdown::cancel_on_signals;
 
+/// How many passes a process has in flight at most, per slot (`concurrency`). Passes that gave
+/// their slot back while they wait for a deploy or a retry still hold their lease and are
+/// heart-beaten; this bounds how many connections one process holds that way, so that a
+/// process does not sit on work other replicas could do.
+pub const IN_FLIGHT_PER_SLOT: usize = 4;
+
 /// How the loop runs.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Passes at once in this process.
+    /// Passes making Salesforce calls at once in this process (slots); at most
+    /// [`IN_FLIGHT_PER_SLOT`] times as many in flight, waiting ones included.
     pub concurrency: usize,
     pub lease_expiry: Duration,
     pub poll_interval: Duration,

@@ -1,6 +1,11 @@
 //! The loop: claim as many due connections as there are free slots, run a pass on each under
-//! its lease, release it after; wake on NOTIFY, on the poll, or when a pass ends. On shutdown:
-//! stop claiming, let passes finish within the deadline, release every lease.
+//! its lease and in its slot, release it after; wake on NOTIFY, on the poll, when a pass ends
+//! or when one steps out of its slot to wait. On shutdown: stop claiming, let passes finish
+//! within the deadline, release every lease.
+//!
+//! A slot is a permit of one semaphore of `concurrency` permits. A pass gives its slot back
+//! while it only waits (see [`crate::slot`]) and keeps its lease, so passes in flight can
+//! outnumber slots: at most [`IN_FLIGHT_PER_SLOT`] × `concurrency` of them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,9 +20,10 @@ use super::claim::{self, ClaimRequest, Claimed};
 use super::lease::{Lease, Leases};
 use super::listener::Listener;
 use super::throttle::Throttle;
-use super::{Health, Options};
+use super::{Health, IN_FLIGHT_PER_SLOT, Options};
 use crate::metrics;
 use crate::reconcile::{Outcome, Reconciler};
+use crate::slot::{self, Slot};
 
 /// A pass that broke off without recording when to retry (the database went away, say) leaves
 /// its connection alone for this long.
@@ -30,7 +36,10 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
 struct Context {
     reconciler: Reconciler,
     leases: Leases,
-    finished: Arc<Notify>,
+    /// The slots: passes making Salesforce calls hold one each.
+    permits: Arc<Semaphore>,
+    /// A pass ended or stepped out of its slot: there may be room to claim.
+    wake: Arc<Notify>,
     abort: CancellationToken,
 }
 
@@ -41,10 +50,12 @@ pub async fn serve(reconciler: Reconciler, options: Options, health: Health) -> 
     let beat_stop = CancellationToken::new();
     let heartbeat = tokio::spawn(leases.clone().keep_alive(pool.clone(), beat_stop.clone()));
     let permits = Arc::new(Semaphore::new(options.concurrency));
+    let most_in_flight = options.concurrency.saturating_mul(IN_FLIGHT_PER_SLOT);
     let context = Context {
         reconciler: reconciler.clone(),
         leases: leases.clone(),
-        finished: Arc::new(Notify::new()),
+        permits: permits.clone(),
+        wake: Arc::new(Notify::new()),
         abort: CancellationToken::new(),
     };
     let tracker = TaskTracker::new();
@@ -52,33 +63,36 @@ pub async fn serve(reconciler: Reconciler, options: Options, health: Health) -> 
     let mut throttle = Throttle::new(options.api_usage_threshold);
     let mut pruned_at: Option<Instant> = None;
     let shutdown = health.stopping.clone();
-    info!(owner = %options.owner, concurrency = options.concurrency,
+    info!(owner = %options.owner, concurrency = options.concurrency, most_in_flight,
           lease_expiry = ?options.lease_expiry, "reconciler started");
     while !shutdown.is_cancelled() {
-        let free = permits.available_permits();
-        if free > 0 {
-            let usage = reconciler.salesforce.api_usage_all();
-            let throttled = throttle.throttled(&usage, Instant::now());
+        {
             let in_flight = leases.ids();
-            let request = ClaimRequest {
-                owner: &options.owner,
-                limit: i64::try_from(free).unwrap_or(i64::MAX),
-                expiry: options.lease_expiry,
-                in_flight: &in_flight,
-                throttled: &throttled,
-            };
-            let sent = Instant::now();
-            match claim::claim(&pool, &request).await {
-                Ok(claimed) => {
-                    for one in claimed {
-                        let Ok(permit) = permits.clone().try_acquire_owned() else {
-                            break;
-                        };
-                        let lease = leases.add(one.id, one.epoch, sent);
-                        tracker.spawn(run_pass(context.clone(), one, lease, permit));
+            // The slots are taken before the claim, so that a pass coming back from a wait
+            // cannot take one between the claim and the spawn and leave a claimed connection
+            // unworked. Those left over (fewer due, or the claim failed) are given back at the
+            // end of this block, before the loop waits.
+            let slots = take_slots(&permits, most_in_flight.saturating_sub(in_flight.len()));
+            if !slots.is_empty() {
+                let usage = reconciler.salesforce.api_usage_all();
+                let throttled = throttle.throttled(&usage, Instant::now());
+                let request = ClaimRequest {
+                    owner: &options.owner,
+                    limit: i64::try_from(slots.len()).unwrap_or(i64::MAX),
+                    expiry: options.lease_expiry,
+                    in_flight: &in_flight,
+                    throttled: &throttled,
+                };
+                let sent = Instant::now();
+                match claim::claim(&pool, &request).await {
+                    Ok(claimed) => {
+                        for (one, permit) in claimed.into_iter().zip(slots) {
+                            let lease = leases.add(one.id, one.epoch, sent);
+                            tracker.spawn(run_pass(context.clone(), one, lease, permit));
+                        }
                     }
+                    Err(e) => warn!(error = %e, "cannot claim due connections"),
                 }
-                Err(e) => warn!(error = %e, "cannot claim due connections"),
             }
         }
         if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
@@ -87,10 +101,10 @@ pub async fn serve(reconciler: Reconciler, options: Options, health: Health) -> 
                 warn!(error = %e, "cannot prune lease history");
             }
         }
-        let has_room = permits.available_permits() > 0;
+        let has_room = permits.available_permits() > 0 && leases.ids().len() < most_in_flight;
         tokio::select! {
             _ = listener.wait(options.poll_interval), if has_room => {}
-            _ = context.finished.notified() => {}
+            _ = context.wake.notified() => {}
             _ = shutdown.cancelled() => {}
         }
     }
@@ -116,6 +130,13 @@ pub async fn serve(reconciler: Reconciler, options: Options, health: Health) -> 
     Ok(())
 }
 
+/// Up to `at_most` free slots, taken now.
+fn take_slots(permits: &Arc<Semaphore>, at_most: usize) -> Vec<OwnedSemaphorePermit> {
+    std::iter::from_fn(|| permits.clone().try_acquire_owned().ok())
+        .take(at_most)
+        .collect()
+}
+
 async fn run_pass(
     context: Context,
     claimed: Claimed,
@@ -130,9 +151,14 @@ async fn run_pass(
               "took over a lapsed lease");
     }
     metrics.passes_in_flight.inc();
+    let slot = Slot::new(context.permits.clone(), permit, context.wake.clone());
     let started = Instant::now();
+    let pass = slot::scope(
+        slot.clone(),
+        context.reconciler.reconcile_leased(id, &*lease),
+    );
     let result = tokio::select! {
-        result = context.reconciler.reconcile_leased(id, &*lease) => Some(result),
+        result = pass => Some(result),
         _ = context.abort.cancelled() => None,
     };
     let seconds = started.elapsed().as_secs_f64();
@@ -179,8 +205,8 @@ async fn run_pass(
     }
     context.leases.remove(id);
     metrics.passes_in_flight.dec();
-    drop(permit);
-    context.finished.notify_one();
+    slot.release();
+    context.wake.notify_one();
 }
 
 /// `outcome` and `error_code` labels of a pass.

@@ -168,6 +168,7 @@ impl Http {
         }
     }
 
+    /// Waits before the next attempt, out of the pass's slot ([`crate::slot::idle`]).
     async fn pause(&self, attempt: u32, why: &str) {
         let delay = backoff(self.tuning.retry_base, attempt);
         tracing::debug!(
@@ -176,7 +177,7 @@ impl Http {
             delay_ms = delay.as_millis() as u64,
             "retrying"
         );
-        tokio::time::sleep(delay).await;
+        crate::slot::idle(delay).await;
     }
 }
 

@@ -126,7 +126,8 @@ fn one_or_many<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<V
 }
 
 impl Org {
-    /// Deploys a zip (see [`super::eca`]) and waits until Salesforce is done with it.
+    /// Deploys a zip (see [`super::eca`]) and waits until Salesforce is done with it. The
+    /// waits between polls give the pass's slot back ([`crate::slot::idle`]).
     pub async fn deploy(&self, zip: Vec<u8>) -> Result<DeployOutcome, SalesforceError> {
         let path = self.data_path("metadata/deployRequest");
         let zip = bytes::Bytes::from(zip);
@@ -147,7 +148,7 @@ impl Org {
             if Instant::now() + wait > deadline {
                 return Err(SalesforceError::DeployTimedOut { id });
             }
-            tokio::time::sleep(wait).await;
+            crate::slot::idle(wait).await;
             let answer: DeployAnswer = self
                 .call_json(
                     Method::GET,

@@ -10,4 +10,5 @@ mod lifecycle;
 mod mapping;
 mod product_role;
 mod secrets_hygiene;
+mod slots;
 mod support;
