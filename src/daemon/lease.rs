@@ -16,7 +16,7 @@ use tracing::{debug, warn};
 use uuid::Uuid;
 
 use super::claim;
-use crate::reconcile::pass::Holder;
+use crate::reconcile::Holder;
 
 /// One lease held by this process.
 #[derive(Debug)]

@@ -15,6 +15,7 @@ use tracing::{Instrument, info, info_span, warn};
 use uuid::Uuid;
 
 use super::failure::jittered;
+use super::holder::Holder;
 use super::holder::Unshared;
 use super::model::{Role, Shape};
 use super::names::SetNames;
@@ -27,10 +28,6 @@ use crate::error_code::ErrorCode;
 use crate::salesforce::eca::IpRelaxation;
 use crate::salesforce::{Salesforce, SalesforceError};
 use crate::secrets::Sealer;
-
-/// Still reachable here, where it was declared before (`src/daemon/lease.rs` imports it from
-/// this path); `crate::reconcile::Holder` is the same trait.
-pub use super::holder::Holder;
 
 /// A pass never takes more steps than this (a full scope change takes 14).
 const MAX_STEPS: usize = 40;

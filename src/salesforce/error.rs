@@ -4,10 +4,6 @@
 
 use crate::error_code::ErrorCode;
 
-/// Also reachable here: `metadata.rs` (its property-test half) names it by this path.
-#[cfg(test)]
-pub(super) use super::error_body::bad_body;
-
 /// One component that a Metadata API deploy could not save.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentFailure {

@@ -226,7 +226,7 @@ fn finish(id: String, result: DeployResult) -> Result<DeployOutcome, SalesforceE
 #[cfg(test)]
 pub(super) fn read_deploy_answer(body: &[u8]) -> Result<Option<DeployOutcome>, SalesforceError> {
     let answer: DeployAnswer =
-        serde_json::from_slice(body).map_err(|e| super::error::bad_body(200, body, &e))?;
+        serde_json::from_slice(body).map_err(|e| super::error_body::bad_body(200, body, &e))?;
     match answer.deploy_result {
         Some(result) if result.done => finish(answer.id, result).map(Some),
         _ => Ok(None),
