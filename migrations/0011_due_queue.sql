@@ -13,14 +13,20 @@
 --     statement; under READ COMMITTED that statement's snapshot holds every change whose
 --     writer held the lock before, and a writer that comes after lowers it again itself. So a
 --     change of the desired state made while a pass writes its status is never lost.
---   * A heartbeat leaves `due_at` alone: a held lease is checked by the claim itself.
+--   * A claim moves `due_at` to the lease's expiry, out of the way of the next claim. A
+--     heartbeat leaves it there: a held lease is checked by the claim itself.
 CREATE TABLE connection_due (
     connection_id uuid PRIMARY KEY REFERENCES connections (id) ON DELETE CASCADE,
     -- NULL: nothing due until something changes.
-    due_at timestamptz NULL
+    due_at timestamptz NULL,
+    -- When the desired state last changed: among changes (all due at -infinity) the most
+    -- recent is claimed first.
+    changed_at timestamptz NOT NULL DEFAULT now()
 );
 
-CREATE INDEX connection_due_at_idx ON connection_due (due_at) WHERE due_at IS NOT NULL;
+-- The claim's order: one index scan, however much is due.
+CREATE INDEX connection_due_at_idx ON connection_due (due_at, changed_at DESC)
+    WHERE due_at IS NOT NULL;
 
 -- The moment `target` becomes claimable, from the rows as they are now.
 CREATE FUNCTION connection_due_compute(target uuid) RETURNS timestamptz
@@ -62,12 +68,14 @@ CREATE FUNCTION connection_due_on_change() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO connection_due (connection_id, due_at) VALUES (NEW.id, '-infinity')
-            ON CONFLICT (connection_id) DO UPDATE SET due_at = '-infinity';
+        INSERT INTO connection_due (connection_id, due_at, changed_at)
+            VALUES (NEW.id, '-infinity', now())
+            ON CONFLICT (connection_id) DO UPDATE SET due_at = '-infinity', changed_at = now();
     ELSIF NEW.generation IS DISTINCT FROM OLD.generation
           OR (NEW.admin_refresh_token IS NOT NULL
               AND NEW.admin_refresh_token IS DISTINCT FROM OLD.admin_refresh_token) THEN
-        UPDATE connection_due SET due_at = '-infinity' WHERE connection_id = NEW.id;
+        UPDATE connection_due SET due_at = '-infinity', changed_at = now()
+         WHERE connection_id = NEW.id;
     END IF;
     RETURN NULL;
 END;
@@ -77,7 +85,8 @@ CREATE TRIGGER connections_95_due
     AFTER INSERT OR UPDATE ON connections
     FOR EACH ROW EXECUTE FUNCTION connection_due_on_change();
 
--- The daemon wrote its status (a pass ended or moved on), or a lease was given back: recompute.
+-- The daemon wrote its status (a pass ended or moved on), or a lease was taken or given back:
+-- recompute.
 CREATE FUNCTION connection_due_on_status_or_release() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
@@ -90,16 +99,21 @@ CREATE TRIGGER connection_status_due
     AFTER INSERT OR UPDATE OR DELETE ON connection_status
     FOR EACH ROW EXECUTE FUNCTION connection_due_on_status_or_release();
 
--- A lease given back (or its cool-down changed by hand), or deleted by hand. Claims and
--- heartbeats (owner set) do not fire it.
+-- A lease taken (a new epoch), given back, cut short or deleted (by an operator, say). A
+-- heartbeat (same owner and epoch, a later expiry) does not fire it.
+CREATE TRIGGER connection_leases_due_claim
+    AFTER INSERT ON connection_leases
+    FOR EACH ROW EXECUTE FUNCTION connection_due_on_status_or_release();
+
 CREATE TRIGGER connection_leases_due
-    AFTER UPDATE OF owner, expires_at ON connection_leases
-    FOR EACH ROW WHEN (NEW.owner IS NULL)
+    AFTER UPDATE OF owner, epoch, expires_at ON connection_leases
+    FOR EACH ROW WHEN (NEW.owner IS NULL OR NEW.epoch IS DISTINCT FROM OLD.epoch
+                       OR NEW.expires_at < OLD.expires_at)
     EXECUTE FUNCTION connection_due_on_status_or_release();
 
 CREATE TRIGGER connection_leases_due_delete
     AFTER DELETE ON connection_leases
     FOR EACH ROW EXECUTE FUNCTION connection_due_on_status_or_release();
 
-INSERT INTO connection_due (connection_id, due_at)
-SELECT id, connection_due_compute(id) FROM connections;
+INSERT INTO connection_due (connection_id, due_at, changed_at)
+SELECT id, connection_due_compute(id), generation_changed_at FROM connections;

@@ -69,7 +69,7 @@ pub async fn claim(pool: &PgPool, request: &ClaimRequest<'_>) -> sqlx::Result<Ve
                        OR NOT coalesce(lower(substring(coalesce(s.instance_url, c.instance_url)
                                                        FROM '^[A-Za-z]+://[^/]+')) = ANY($5::text[]),
                                        false))
-                ORDER BY q.due_at, c.generation_changed_at DESC
+                ORDER BY q.due_at, q.changed_at DESC
                 LIMIT $2
                   FOR NO KEY UPDATE OF c SKIP LOCKED
            ), claimed AS (
