@@ -126,6 +126,24 @@ pub fn cpu_seconds_of(pid: i32) -> anyhow::Result<f64> {
     Ok((ticks(11)? + ticks(12)?) / TICKS_PER_SECOND)
 }
 
+/// CPU seconds the whole machine has spent busy (every state of `/proc/stat`'s `cpu` line but
+/// idle and iowait), summed over its cores.
+pub fn machine_busy_seconds() -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string("/proc/stat")?;
+    let line = stat
+        .lines()
+        .find(|l| l.starts_with("cpu "))
+        .context("no cpu line")?;
+    let ticks: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    let total: f64 = ticks.iter().take(8).sum();
+    let idle = ticks.get(3).copied().unwrap_or(0.0) + ticks.get(4).copied().unwrap_or(0.0);
+    Ok((total - idle) / TICKS_PER_SECOND)
+}
+
 /// CPU seconds used by whichever of `pids` still exist.
 pub fn cpu_seconds_of_all(pids: &[i32]) -> f64 {
     pids.iter().filter_map(|p| cpu_seconds_of(*p).ok()).sum()

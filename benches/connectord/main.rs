@@ -6,7 +6,7 @@
 //! on stdout (progress on stderr). Targets are reported, never asserted: the exit code is
 //! non-zero only when a measurement could not be made.
 //!
-//! Options: `--quick` (small sizes, for CI); `--scale 1000,2000` (connections turned on at
+//! Options: `--quick` (small sizes, for CI); `--scale 1000,10000` (connections turned on at
 //! once); `--idle 1000,10000` (settled connections while idle); `--toggles 1000`;
 //! `--only calls,scale,reaction,idle`.
 
@@ -63,12 +63,12 @@ fn options() -> anyhow::Result<Options> {
     } else {
         Options {
             quick,
-            scale: vec![1_000, 2_000],
+            scale: vec![1_000, 10_000],
             idle: vec![1_000, 10_000],
             toggles: 1_000,
             busy_toggles: 100,
             background: 1_000,
-            window: Duration::from_secs(60),
+            window: Duration::from_secs(30),
             only: None,
         }
     };
@@ -102,8 +102,11 @@ impl Options {
     }
 }
 
-async fn run(o: &Options) -> anyhow::Result<Vec<Section>> {
+/// The report's sections, and how long each part took (set-up included).
+async fn run(o: &Options) -> anyhow::Result<(Vec<Section>, Vec<(&'static str, Duration)>)> {
     let mut sections = Vec::new();
+    let mut took = Vec::new();
+    let mut part = Instant::now();
     if o.wants("calls") {
         eprintln!("1. API calls per operation");
         let rows = db::with_database(calls::measure).await?;
@@ -116,6 +119,8 @@ async fn run(o: &Options) -> anyhow::Result<Vec<Section>> {
                     .to_owned(),
             ],
         });
+        took.push(("calls", part.elapsed()));
+        part = Instant::now();
     }
     let mut runs = Vec::new();
     if o.wants("scale") && !o.scale.is_empty() {
@@ -134,6 +139,8 @@ async fn run(o: &Options) -> anyhow::Result<Vec<Section>> {
                     .to_owned(),
             ],
         });
+        took.push(("scale", part.elapsed()));
+        part = Instant::now();
     }
     if o.wants("reaction") {
         eprintln!("3. reaction time");
@@ -148,6 +155,8 @@ async fn run(o: &Options) -> anyhow::Result<Vec<Section>> {
             rows,
             notes: Vec::new(),
         });
+        took.push(("reaction", part.elapsed()));
+        part = Instant::now();
     }
     if o.wants("idle") {
         let mut rows = Vec::new();
@@ -169,6 +178,7 @@ async fn run(o: &Options) -> anyhow::Result<Vec<Section>> {
                 idle::WARM_UP.as_secs()
             )],
         });
+        took.push(("idle", part.elapsed()));
     }
     if !runs.is_empty() {
         sections.push(Section {
@@ -177,7 +187,7 @@ async fn run(o: &Options) -> anyhow::Result<Vec<Section>> {
             notes: Vec::new(),
         });
     }
-    Ok(sections)
+    Ok((sections, took))
 }
 
 /// Database load must not grow with the number of settled connections: each size after the
@@ -263,7 +273,7 @@ async fn main() -> ExitCode {
     };
     let start = Instant::now();
     match run(&options).await {
-        Ok(sections) => {
+        Ok((sections, took)) => {
             println!(
                 "## connectord benchmarks{}\n",
                 if options.quick { " (quick)" } else { "" }
@@ -274,7 +284,15 @@ async fn main() -> ExitCode {
                 chrono::Utc::now().to_rfc3339()
             );
             report::print(&sections);
-            println!("\nTotal time: {:.0} s.", start.elapsed().as_secs_f64());
+            let parts: Vec<String> = took
+                .iter()
+                .map(|(what, d)| format!("{what} {:.0} s", d.as_secs_f64()))
+                .collect();
+            println!(
+                "\nTotal time: {:.0} s ({}).",
+                start.elapsed().as_secs_f64(),
+                parts.join(", ")
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::daemon::Daemon;
+use crate::daemon::{Daemon, cpu_seconds_of, machine_busy_seconds};
 use crate::db::{Throwaway, with_database};
 use crate::report::Row;
 use crate::world::{World, orgs};
@@ -24,6 +24,10 @@ pub struct Run {
     pub billable_per_connection: f64,
     /// Daemon CPU seconds (all processes) per connection turned on.
     pub cpu_per_connection: f64,
+    /// CPU seconds over the turn-on: the daemons, this process (the simulator), the whole machine.
+    pub cpu_daemons: f64,
+    pub cpu_simulator: f64,
+    pub cpu_machine: f64,
 }
 
 impl Run {
@@ -31,6 +35,19 @@ impl Run {
     pub fn bound(&self) -> f64 {
         self.connections as f64 * self.calls_per_connection * LATENCY.as_secs_f64()
             / (CONCURRENCY * self.processes) as f64
+    }
+
+    /// Where the machine's CPU went during the turn-on.
+    pub fn cpu_split(&self) -> String {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let other = (self.cpu_machine - self.cpu_daemons - self.cpu_simulator).max(0.0);
+        format!(
+            "machine CPU {:.0} % busy of {cores} cores: daemons {:.0} s, simulator {:.0} s, \
+             the rest (PostgreSQL, the system) {other:.0} s",
+            100.0 * self.cpu_machine / (self.seconds * cores),
+            self.cpu_daemons,
+            self.cpu_simulator,
+        )
     }
 
     /// The same with the client's wait before its first deploy poll added to every connection.
@@ -62,6 +79,8 @@ async fn converge(db: Throwaway, connections: usize, processes: usize) -> anyhow
         org.faults().set_latency(LATENCY);
     }
     let cpu_before: f64 = fleet.iter().map(|d| d.cpu_seconds().unwrap_or(0.0)).sum();
+    let simulator_before = cpu_seconds_of(std::process::id() as i32)?;
+    let machine_before = machine_busy_seconds()?;
     let start = Instant::now();
     sqlx::query("UPDATE connections SET enabled = true")
         .execute(&db.pool)
@@ -70,6 +89,8 @@ async fn converge(db: Throwaway, connections: usize, processes: usize) -> anyhow
     let waited = world.wait_for("ready", total as i64, limit).await;
     let seconds = start.elapsed().as_secs_f64();
     let cpu_after: f64 = fleet.iter().map(|d| d.cpu_seconds().unwrap_or(0.0)).sum();
+    let cpu_simulator = cpu_seconds_of(std::process::id() as i32)? - simulator_before;
+    let cpu_machine = machine_busy_seconds()? - machine_before;
     if let Err(e) = waited {
         let logs: Vec<String> = fleet.iter().map(Daemon::log_tail).collect();
         anyhow::bail!("{e}\n{}", logs.join("\n---\n"));
@@ -87,6 +108,9 @@ async fn converge(db: Throwaway, connections: usize, processes: usize) -> anyhow
         calls_per_connection: all_calls as f64 / total as f64,
         billable_per_connection: billable as f64 / total as f64,
         cpu_per_connection: (cpu_after - cpu_before) / total as f64,
+        cpu_daemons: cpu_after - cpu_before,
+        cpu_simulator,
+        cpu_machine,
     })
 }
 
@@ -139,13 +163,14 @@ pub fn rows(runs: &[Run]) -> Vec<Row> {
             ),
             met,
             note: format!(
-                "{:.2} calls per connection ({:.2} without token requests){}",
+                "{:.2} calls per connection ({:.2} without token requests){}; {}",
                 run.calls_per_connection,
                 run.billable_per_connection,
                 speedup
                     .filter(|_| run.processes > 1)
                     .map(|s| format!("; {s:.2}× the speed of one process"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                run.cpu_split()
             ),
         });
     }
