@@ -144,7 +144,30 @@ pub fn machine_busy_seconds() -> anyhow::Result<f64> {
     Ok((total - idle) / TICKS_PER_SECOND)
 }
 
-/// CPU seconds used by whichever of `pids` still exist.
-pub fn cpu_seconds_of_all(pids: &[i32]) -> f64 {
-    pids.iter().filter_map(|p| cpu_seconds_of(*p).ok()).sum()
+/// CPU seconds the live threads of `pid` have run, to the nanosecond (the first field of
+/// `/proc/<pid>/task/<tid>/schedstat`). `/proc/<pid>/stat` counts 10 ms ticks, too coarse for
+/// an idle process over half a minute; threads that already exited are not counted, which is
+/// right for a steady process and wrong for a turn-on (that uses [`cpu_seconds_of`]).
+pub fn cpu_seconds_precise(pid: i32) -> anyhow::Result<f64> {
+    let mut nanos = 0u64;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let path = task?.path().join("schedstat");
+        // A thread may exit between the listing and the read.
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        nanos += text
+            .split_whitespace()
+            .next()
+            .context("empty schedstat")?
+            .parse::<u64>()?;
+    }
+    Ok(nanos as f64 / 1e9)
+}
+
+/// [`cpu_seconds_precise`] of whichever of `pids` still exist.
+pub fn cpu_seconds_precise_of_all(pids: &[i32]) -> f64 {
+    pids.iter()
+        .filter_map(|p| cpu_seconds_precise(*p).ok())
+        .sum()
 }

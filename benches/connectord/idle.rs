@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::daemon::{Daemon, cpu_seconds_of_all};
+use crate::daemon::{Daemon, cpu_seconds_precise, cpu_seconds_precise_of_all};
 use crate::db::Throwaway;
 use crate::world::World;
 
@@ -59,14 +59,14 @@ pub async fn measure(db: Throwaway, connections: usize, window: Duration) -> any
     // pg_stat_database: an idle backend flushes them up to 10 s late (PostgreSQL 15).
     tokio::time::sleep(WARM_UP).await;
     let backends = db.daemon_backends().await?;
-    let db_cpu_before = cpu_seconds_of_all(&backends);
-    let cpu_before = daemon.cpu_seconds()?;
+    let db_cpu_before = cpu_seconds_precise_of_all(&backends);
+    let cpu_before = cpu_seconds_precise(daemon.pid as i32)?;
     let commits_before = db.commits().await?;
     let start = Instant::now();
     tokio::time::sleep(window).await;
     let seconds = start.elapsed().as_secs_f64();
-    let cpu = daemon.cpu_seconds()? - cpu_before;
-    let db_cpu = cpu_seconds_of_all(&backends) - db_cpu_before;
+    let cpu = cpu_seconds_precise(daemon.pid as i32)? - cpu_before;
+    let db_cpu = cpu_seconds_precise_of_all(&backends) - db_cpu_before;
     // Backends flush their statistics at most once a second.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let commits = db.commits().await? - commits_before;

@@ -223,7 +223,10 @@ fn idle_rows(idle: &idle::Idle, reference: Option<&idle::Idle>) -> Vec<Row> {
             target: "(reported)".to_owned(),
             bound: "—".to_owned(),
             met: true,
-            note: format!("over {} s", idle.window.as_secs()),
+            note: format!(
+                "over {} s, from each thread's /proc/<pid>/task/<tid>/schedstat",
+                idle.window.as_secs()
+            ),
         },
         Row {
             what: format!("{n} settled: database transactions"),
@@ -239,7 +242,8 @@ fn idle_rows(idle: &idle::Idle, reference: Option<&idle::Idle>) -> Vec<Row> {
             target: format!("independent of N: {cpu_target}"),
             bound: "—".to_owned(),
             met: cpu_met,
-            note: "the daemon's PostgreSQL backends, from /proc/<pid>/stat".to_owned(),
+            note: "the daemon's PostgreSQL backends, from /proc/<pid>/task/<tid>/schedstat"
+                .to_owned(),
         },
     ]
 }
