@@ -96,6 +96,11 @@ async fn write_status(pool: &PgPool, id: Uuid, observed: i64, next_in_secs: f64)
     .unwrap();
 }
 
+/// Runs `sql` with `$1` = `id`, as the product would.
+async fn update(pool: &PgPool, sql: &str, id: Uuid) {
+    sqlx::query(sql).bind(id).execute(pool).await.unwrap();
+}
+
 async fn generation(pool: &PgPool, id: Uuid) -> i64 {
     sqlx::query_scalar("SELECT generation FROM connections WHERE id = $1")
         .bind(id)
@@ -142,29 +147,32 @@ async fn the_index_follows_every_step_of_a_connections_life(pool: PgPool) {
     assert_index_agrees(&pool).await;
 
     // The product changes the desired state: due at once.
-    sqlx::query("UPDATE connections SET enabled = NOT enabled WHERE id = $1")
-        .bind(id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    update(
+        &pool,
+        "UPDATE connections SET enabled = NOT enabled WHERE id = $1",
+        id,
+    )
+    .await;
     assert!(is_due(&pool, id).await);
     assert_index_agrees(&pool).await;
     write_status(&pool, id, generation(&pool, id).await, 3600.0).await;
     assert!(!is_due(&pool, id).await);
 
     // A token in the inbox: due at once.
-    sqlx::query("UPDATE connections SET admin_refresh_token = 'token' WHERE id = $1")
-        .bind(id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    update(
+        &pool,
+        "UPDATE connections SET admin_refresh_token = 'token' WHERE id = $1",
+        id,
+    )
+    .await;
     assert!(is_due(&pool, id).await);
     assert_index_agrees(&pool).await;
-    sqlx::query("UPDATE connections SET admin_refresh_token = NULL WHERE id = $1")
-        .bind(id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    update(
+        &pool,
+        "UPDATE connections SET admin_refresh_token = NULL WHERE id = $1",
+        id,
+    )
+    .await;
     write_status(&pool, id, generation(&pool, id).await, 3600.0).await;
     assert!(!is_due(&pool, id).await);
 
@@ -237,11 +245,12 @@ async fn a_change_made_while_a_pass_writes_its_status_is_never_lost(pool: PgPool
             .unwrap();
             let pool = pool.clone();
             tokio::spawn(async move {
-                sqlx::query("UPDATE connections SET enabled = NOT enabled WHERE id = $1")
-                    .bind(id)
-                    .execute(&pool)
-                    .await
-                    .unwrap();
+                update(
+                    &pool,
+                    "UPDATE connections SET enabled = NOT enabled WHERE id = $1",
+                    id,
+                )
+                .await;
             })
         };
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -284,11 +293,12 @@ async fn changes_go_first_the_most_recent_first_then_the_longest_overdue(pool: P
     )
     .await;
     for id in [changed_first, changed_last] {
-        sqlx::query("UPDATE connections SET enabled = NOT enabled WHERE id = $1")
-            .bind(id)
-            .execute(&pool)
-            .await
-            .unwrap();
+        update(
+            &pool,
+            "UPDATE connections SET enabled = NOT enabled WHERE id = $1",
+            id,
+        )
+        .await;
     }
 
     let mut order = Vec::new();
