@@ -87,7 +87,7 @@ CREATE TRIGGER connections_95_due
 
 -- The daemon wrote its status (a pass ended or moved on), or a lease was taken or given back:
 -- recompute.
-CREATE FUNCTION connection_due_on_status_or_release() RETURNS trigger
+CREATE FUNCTION connection_due_on_daemon_write() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
     PERFORM connection_due_refresh(coalesce(NEW.connection_id, OLD.connection_id));
@@ -97,23 +97,23 @@ $$;
 
 CREATE TRIGGER connection_status_due
     AFTER INSERT OR UPDATE OR DELETE ON connection_status
-    FOR EACH ROW EXECUTE FUNCTION connection_due_on_status_or_release();
+    FOR EACH ROW EXECUTE FUNCTION connection_due_on_daemon_write();
 
 -- A lease taken (a new epoch), given back, cut short or deleted (by an operator, say). A
 -- heartbeat (same owner and epoch, a later expiry) does not fire it.
 CREATE TRIGGER connection_leases_due_claim
     AFTER INSERT ON connection_leases
-    FOR EACH ROW EXECUTE FUNCTION connection_due_on_status_or_release();
+    FOR EACH ROW EXECUTE FUNCTION connection_due_on_daemon_write();
 
 CREATE TRIGGER connection_leases_due
     AFTER UPDATE OF owner, epoch, expires_at ON connection_leases
     FOR EACH ROW WHEN (NEW.owner IS NULL OR NEW.epoch IS DISTINCT FROM OLD.epoch
                        OR NEW.expires_at < OLD.expires_at)
-    EXECUTE FUNCTION connection_due_on_status_or_release();
+    EXECUTE FUNCTION connection_due_on_daemon_write();
 
 CREATE TRIGGER connection_leases_due_delete
     AFTER DELETE ON connection_leases
-    FOR EACH ROW EXECUTE FUNCTION connection_due_on_status_or_release();
+    FOR EACH ROW EXECUTE FUNCTION connection_due_on_daemon_write();
 
 INSERT INTO connection_due (connection_id, due_at, changed_at)
 SELECT id, connection_due_compute(id), generation_changed_at FROM connections;

@@ -55,7 +55,8 @@ impl Slot {
     }
 
     /// Whether the pass holds its permit now (it does except while it idles).
-    pub fn holds_permit(&self) -> bool {
+    #[cfg(test)]
+    fn holds_permit(&self) -> bool {
         self.permit().is_some()
     }
 

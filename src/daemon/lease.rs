@@ -113,6 +113,11 @@ impl Leases {
             .unwrap_or_default()
     }
 
+    /// How many leases this process holds.
+    pub fn count(&self) -> usize {
+        self.held.lock().map(|held| held.len()).unwrap_or_default()
+    }
+
     fn snapshot(&self) -> Vec<Arc<Lease>> {
         self.held
             .lock()

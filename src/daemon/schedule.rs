@@ -101,7 +101,7 @@ pub async fn serve(reconciler: Reconciler, options: Options, health: Health) -> 
                 warn!(error = %e, "cannot prune lease history");
             }
         }
-        let has_room = permits.available_permits() > 0 && leases.ids().len() < most_in_flight;
+        let has_room = permits.available_permits() > 0 && leases.count() < most_in_flight;
         tokio::select! {
             _ = listener.wait(options.poll_interval), if has_room => {}
             _ = context.wake.notified() => {}

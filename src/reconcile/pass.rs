@@ -15,8 +15,7 @@ use tracing::{Instrument, info, info_span, warn};
 use uuid::Uuid;
 
 use super::failure::jittered;
-use super::holder::Holder;
-use super::holder::Unshared;
+use super::holder::{Holder, Unshared};
 use super::model::{Role, Shape};
 use super::names::SetNames;
 use super::observe;

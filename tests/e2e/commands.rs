@@ -48,17 +48,12 @@ pub(crate) async fn connectord(world: &World, args: &[&str]) -> std::process::Ou
 }
 
 async fn wait_for_phase(world: &World, id: uuid::Uuid, phase: Phase) {
-    for _ in 0..300 {
-        if store::get_status(&world.pool, id)
-            .await
-            .unwrap()
-            .is_some_and(|s| s.phase == phase)
-        {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("not {phase} after 30 s:\n{}", world.trail(id).await);
+    let what = format!("{phase}");
+    world
+        .wait_until(&[id], 30, &what, async || {
+            world.phase(id).await == Some(phase)
+        })
+        .await;
 }
 
 #[sqlx::test]

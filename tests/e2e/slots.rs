@@ -8,42 +8,13 @@ use connectord::daemon::IN_FLIGHT_PER_SLOT;
 use connectord::reconcile::Reconciler;
 use connectord::salesforce::{Salesforce, Tuning};
 use connectord::simulator::{OrgConfig, OrgHandle, SimulatorConfig};
-use connectord::store::{self, Phase};
+use connectord::store::Phase;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 use crate::support::{World, fast_tuning, settings_with};
 
 const FIELDS: [&str; 1] = ["Account.Name"];
-
-/// Waits (at most `seconds`) until `done` holds, failing with `what` and the audit trails.
-async fn wait_until(
-    world: &World,
-    ids: &[Uuid],
-    seconds: u64,
-    what: &str,
-    done: impl AsyncFn() -> bool,
-) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
-    while !done().await {
-        if tokio::time::Instant::now() > deadline {
-            let mut trails = String::new();
-            for id in ids {
-                trails.push_str(&format!("--- {id}\n{}\n", world.trail(*id).await));
-            }
-            panic!("timed out waiting until {what}\n{trails}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn phase(world: &World, id: Uuid) -> Option<Phase> {
-    store::get_status(&world.pool, id)
-        .await
-        .expect("status read")
-        .map(|s| s.phase)
-}
 
 fn apps(org: &OrgHandle) -> usize {
     org.snapshot().external_client_apps.len()
@@ -76,23 +47,23 @@ async fn with_one_slot_a_second_connection_is_made_ready_while_the_first_waits_o
     let stop = CancellationToken::new();
     let daemon = tokio::spawn(connectord::daemon::run(reconciler, 1, stop.clone()));
 
-    wait_until(
-        &world,
-        &[first],
-        60,
-        "the first pass polls its deploy",
-        async || first_org.api_calls().get("deploy_status") > 0,
-    )
-    .await;
+    world
+        .wait_until(
+            &[first],
+            60,
+            "the first pass polls its deploy",
+            async || first_org.api_calls().get("deploy_status") > 0,
+        )
+        .await;
     let second = world.add("slots-b", &second_org, &FIELDS, true).await;
-    wait_until(
-        &world,
-        &[first, second],
-        60,
-        "the second connection is ready",
-        async || phase(&world, second).await == Some(Phase::Ready),
-    )
-    .await;
+    world
+        .wait_until(
+            &[first, second],
+            60,
+            "the second connection is ready",
+            async || world.phase(second).await == Some(Phase::Ready),
+        )
+        .await;
 
     // The second connection went all the way, deploy included, while the first one's only
     // deploy was still in progress and its pass still in flight.
@@ -103,20 +74,17 @@ async fn with_one_slot_a_second_connection_is_made_ready_while_the_first_waits_o
     assert_eq!(a.get("deploy"), 1, "{a:?}");
     assert_eq!(apps(&first_org), 0, "the first deploy is still pending");
     assert_eq!(
-        phase(&world, first).await,
+        world.phase(first).await,
         Some(Phase::Provisioning),
         "{}",
         world.trail(first).await
     );
     let polled = a.get("deploy_status");
-    wait_until(
-        &world,
-        &[first],
-        60,
-        "the first pass polls again",
-        async || first_org.api_calls().get("deploy_status") > polled,
-    )
-    .await;
+    world
+        .wait_until(&[first], 60, "the first pass polls again", async || {
+            first_org.api_calls().get("deploy_status") > polled
+        })
+        .await;
     assert_eq!(
         first_org.api_calls().get("deploy"),
         1,
@@ -124,14 +92,11 @@ async fn with_one_slot_a_second_connection_is_made_ready_while_the_first_waits_o
     );
 
     first_org.faults().set_deploys_hang(false);
-    wait_until(
-        &world,
-        &[first],
-        60,
-        "the first connection is ready",
-        async || phase(&world, first).await == Some(Phase::Ready),
-    )
-    .await;
+    world
+        .wait_until(&[first], 60, "the first connection is ready", async || {
+            world.phase(first).await == Some(Phase::Ready)
+        })
+        .await;
     assert_eq!(first_org.api_calls().get("deploy"), 1);
     assert_eq!(apps(&first_org), 1);
 
@@ -163,28 +128,29 @@ async fn passes_waiting_on_deploys_hold_at_most_four_connections_per_slot(pool: 
     let stop = CancellationToken::new();
     let daemon = tokio::spawn(connectord::daemon::run(patient(&world), 1, stop.clone()));
 
-    wait_until(
-        &world,
-        &ids,
-        60,
-        "as many deploys as passes may be held",
-        async || org.api_calls().get("deploy") >= held as u64,
-    )
-    .await;
+    world
+        .wait_until(
+            &ids,
+            60,
+            "as many deploys as passes may be held",
+            async || org.api_calls().get("deploy") >= held as u64,
+        )
+        .await;
     // Many polls later (each one a step out of the slot and a wake of the loop), no other
     // connection has been taken on.
     let polled = org.api_calls().get("deploy_status");
-    wait_until(&world, &ids, 60, "the held passes poll on", async || {
-        org.api_calls().get("deploy_status") > polled + 40
-    })
-    .await;
+    world
+        .wait_until(&ids, 60, "the held passes poll on", async || {
+            org.api_calls().get("deploy_status") > polled + 40
+        })
+        .await;
     assert_eq!(org.api_calls().get("deploy"), held as u64);
     // One pass at a time holds the slot; the others wait (or queue for it).
     let waiting = connectord::metrics::global().passes_waiting.get();
     assert!(waiting >= held as i64 - 1, "passes_waiting = {waiting}");
     let mut untouched = 0;
     for id in &ids {
-        if matches!(phase(&world, *id).await, None | Some(Phase::Pending)) {
+        if matches!(world.phase(*id).await, None | Some(Phase::Pending)) {
             untouched += 1;
         }
     }
@@ -194,15 +160,16 @@ async fn passes_waiting_on_deploys_hold_at_most_four_connections_per_slot(pool: 
     );
 
     org.faults().set_deploys_hang(false);
-    wait_until(&world, &ids, 60, "every connection is ready", async || {
-        for id in &ids {
-            if phase(&world, *id).await != Some(Phase::Ready) {
-                return false;
+    world
+        .wait_until(&ids, 60, "every connection is ready", async || {
+            for id in &ids {
+                if world.phase(*id).await != Some(Phase::Ready) {
+                    return false;
+                }
             }
-        }
-        true
-    })
-    .await;
+            true
+        })
+        .await;
     assert_eq!(org.api_calls().get("deploy"), ids.len() as u64);
 
     stop.cancel();

@@ -125,6 +125,36 @@ impl World {
             .expect("status read")
             .expect("status exists")
     }
+
+    /// The connection's phase, `None` before its first pass.
+    pub async fn phase(&self, id: Uuid) -> Option<store::Phase> {
+        store::get_status(&self.pool, id)
+            .await
+            .expect("status read")
+            .map(|s| s.phase)
+    }
+
+    /// Waits (at most `seconds`) until `done` holds, failing with `what` and the audit trails
+    /// of `ids`.
+    pub async fn wait_until(
+        &self,
+        ids: &[Uuid],
+        seconds: u64,
+        what: &str,
+        done: impl AsyncFn() -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+        while !done().await {
+            if tokio::time::Instant::now() > deadline {
+                let mut trails = String::new();
+                for id in ids {
+                    trails.push_str(&format!("--- {id}\n{}\n", self.trail(*id).await));
+                }
+                panic!("timed out waiting until {what}\n{trails}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 impl World {
