@@ -44,6 +44,8 @@ pub struct Settings {
     pub reconciler: ReconcilerSettings,
     pub http: HttpSettings,
     pub log: LogSettings,
+    /// `[vending]`: token lifetime and cache margin (`crate::vend`).
+    pub vending: crate::vend::VendingSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -227,6 +229,7 @@ impl Settings {
             ));
         }
         self.validate_domains()?;
+        self.vending.validate()?;
         if !matches!(self.salesforce.login_url.scheme(), "https" | "http") {
             return Err(ConfigError::new(
                 "salesforce.login_url",

@@ -17,10 +17,13 @@ pub enum ErrorCode {
     DeployFailed,
     SalesforceUnavailable,
     Internal,
+    /// `connectord token` / the token endpoint refused: not the tenant's connection, or not
+    /// enabled and ready at its generation with a verified set. Never written to a status row.
+    TokenNotAvailable,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         Self::AdminTokenRevoked,
         Self::LicenseUnavailable,
         Self::GovernmentCloudUnsupported,
@@ -31,6 +34,7 @@ impl ErrorCode {
         Self::DeployFailed,
         Self::SalesforceUnavailable,
         Self::Internal,
+        Self::TokenNotAvailable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +49,7 @@ impl ErrorCode {
             Self::DeployFailed => "deploy_failed",
             Self::SalesforceUnavailable => "salesforce_unavailable",
             Self::Internal => "internal",
+            Self::TokenNotAvailable => "token_not_available",
         }
     }
 

@@ -1,6 +1,6 @@
 //! The operations endpoints on `http.listen`: `/healthz` (the process answers), `/readyz`
 //! (the database answers, the `LISTEN` connection is up, no shutdown under way) and `/metrics`
-//! (Prometheus / OpenMetrics text).
+//! (Prometheus / OpenMetrics text); and token vending for agents (`crate::vend::endpoint`).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -29,6 +29,8 @@ pub struct Ops {
     pub pool: PgPool,
     pub salesforce: Salesforce,
     pub health: Health,
+    /// Token vending for agents (`POST /v1/connections/{id}/token`).
+    pub vendor: crate::vend::Vendor,
 }
 
 pub fn router(ops: Ops) -> Router {
@@ -36,6 +38,10 @@ pub fn router(ops: Ops) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
+        .route(
+            crate::vend::endpoint::PATH,
+            post(crate::vend::endpoint::vend),
+        )
         .with_state(ops)
 }
 

@@ -20,3 +20,4 @@ pub mod simulator;
 pub mod slot;
 pub mod store;
 pub mod telemetry;
+pub mod vend;

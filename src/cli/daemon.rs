@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -11,8 +10,9 @@ use super::BadInput;
 use crate::config::Settings;
 use crate::reconcile::{Reconciler, plan, record};
 use crate::salesforce::Salesforce;
-use crate::secrets::{Purpose, Sealer};
+use crate::secrets::Sealer;
 use crate::store;
+use crate::vend::Vendor;
 
 /// The reconciler for these settings, on this pool: the one `run` and `demo` use.
 pub fn reconciler(
@@ -53,14 +53,21 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     tokio::spawn(reseal(pool.clone(), reconciler.sealer.clone()));
     let health = crate::daemon::Health::default();
     crate::daemon::cancel_on_signals(health.stopping.clone());
+    let vendor = Vendor::new(
+        pool.clone(),
+        salesforce.clone(),
+        reconciler.sealer.clone(),
+        settings.vending.clone(),
+    );
     let ops = crate::http::Ops {
         pool,
         salesforce,
         health: health.clone(),
+        vendor,
     };
     let served = CancellationToken::new();
     let http = tokio::spawn(crate::http::serve(listener, ops, served.clone()));
-    tracing::info!(%address, "serving /healthz, /readyz and /metrics");
+    tracing::info!(%address, "serving /healthz, /readyz, /metrics and the token endpoint");
     let options = crate::daemon::Options::from_settings(&settings.reconciler);
     let result = crate::daemon::serve(reconciler, options, health).await;
     served.cancel();
@@ -127,38 +134,15 @@ pub async fn plan(settings: &Settings, id: Uuid, json: bool) -> anyhow::Result<(
     Ok(())
 }
 
-/// Mints a short-lived client-credentials token for the connection's agent and prints it.
-pub async fn token(settings: &Settings, id: Uuid) -> anyhow::Result<()> {
+/// Prints a short-lived token for `tenant`'s connection `id`, through the same authorisation
+/// and vending as the daemon's token endpoint. The process is short-lived, so its cache is
+/// too: each call that is authorised mints (the daemon's endpoint caches across calls).
+pub async fn token(settings: &Settings, id: Uuid, tenant: &str) -> anyhow::Result<()> {
     let sealer = Sealer::from_settings(&settings.secrets)?;
     let pool = store::connect(settings).await?;
-    let loaded = record::load(&pool, id)
-        .await?
-        .ok_or_else(|| BadInput(format!("no connection {id}")))?;
-    let (key, sealed) = record::active_credentials(&pool, id)
-        .await?
-        .ok_or_else(|| {
-            BadInput(format!(
-                "connection {id} is not ready: it has no app credentials yet"
-            ))
-        })?;
-    let secret = sealer
-        .open(id, Purpose::ConsumerSecret, &sealed)
-        .context("cannot open the sealed consumer secret (was secrets.key changed?)")?;
-    let url_text = loaded.url_in_use();
-    let url = url::Url::parse(&url_text)
-        .map_err(|e| BadInput(format!("instance URL {url_text}: {e}")))?;
-    let url = crate::salesforce::InstancePolicy::from_settings(&settings.salesforce).check(&url)?;
     let salesforce = Salesforce::new(&settings.salesforce)?;
-    let token = salesforce
-        .client_credentials_token(&url, &key, &secret)
-        .await?;
-    let instance = token.instance_url.unwrap_or(url);
-    let out = serde_json::json!({
-        "access_token": token.token.expose_secret(),
-        "instance_url": instance.as_str().trim_end_matches('/'),
-        "token_type": "Bearer",
-        "issued_at": token.issued_at,
-    });
-    println!("{out}");
+    let vendor = Vendor::new(pool, salesforce, Arc::new(sealer), settings.vending.clone());
+    let token = vendor.token(id, tenant).await?;
+    println!("{}", token.to_json());
     Ok(())
 }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::config::Settings;
 
+mod agent;
 mod connection;
 pub mod daemon;
 mod mapping;
@@ -81,11 +82,39 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// A short-lived access token for the agent, as JSON.
-    Token { id: Uuid },
+    /// A short-lived access token for the agent, as JSON with expires_at; only for the
+    /// tenant's own connection while it is enabled and ready (else exit 1, token_not_available).
+    Token {
+        id: Uuid,
+        /// The tenant the connection must belong to.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Agent credentials for the daemon's token endpoint (`POST /v1/connections/ID/token`).
+    #[command(subcommand)]
+    Agent(AgentCommand),
     /// Which Salesforce user acts for which member of the tenant.
     #[command(subcommand)]
     Mapping(MappingCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Make a credential bound to one tenant; prints it once, as JSON (only a digest is kept).
+    Add {
+        #[arg(long)]
+        tenant: String,
+        /// Who holds it (free text, shown by `agent list`).
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revoke a credential by its id: refused from the next request on.
+    Revoke { id: Uuid },
+    /// The credentials (never the credentials themselves), as JSON.
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -168,7 +197,8 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Run => daemon::run(&settings).await,
         Command::Demo => crate::demo::run(&settings).await,
         Command::Plan { id, json } => daemon::plan(&settings, id, json).await,
-        Command::Token { id } => daemon::token(&settings, id).await,
+        Command::Token { id, tenant } => daemon::token(&settings, id, &tenant).await,
+        Command::Agent(command) => agent::run(&settings, command).await,
         Command::Mapping(command) => mapping::run(&settings, command).await,
     }
 }

@@ -11,7 +11,9 @@ use crate::support::World;
 pub(crate) fn command(world: &World, args: &[&str]) -> tokio::process::Command {
     let options = world.pool.connect_options();
     let url = format!(
-        "postgres://postgres@127.0.0.1:5432/{}",
+        "postgres://postgres@{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
         options.get_database().expect("test database name")
     );
     let key = base64::engine::general_purpose::STANDARD.encode(world.key);
@@ -151,16 +153,16 @@ async fn token_mints_an_access_token_for_a_ready_connection_and_logs_no_secret(p
     let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
     let org = world.org("org1");
     let id = world.add("acme", &org, &["Account.Name"], true).await;
-    let not_ready = connectord(&world, &["token", &id.to_string()]).await;
+    let not_ready = connectord(&world, &["token", &id.to_string(), "--tenant", "acme"]).await;
     assert_eq!(
         not_ready.status.code(),
-        Some(2),
+        Some(1),
         "not ready yet: {}",
         String::from_utf8_lossy(&not_ready.stderr)
     );
     world.converge(id).await;
 
-    let out = connectord(&world, &["token", &id.to_string()]).await;
+    let out = connectord(&world, &["token", &id.to_string(), "--tenant", "acme"]).await;
 
     assert!(
         out.status.success(),
@@ -170,6 +172,8 @@ async fn token_mints_an_access_token_for_a_ready_connection_and_logs_no_secret(p
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     let token = json["access_token"].as_str().expect("a token");
     assert!(!token.is_empty());
+    let expires_at = json["expires_at"].as_str().expect("expires_at");
+    chrono::DateTime::parse_from_rfc3339(expires_at).expect("RFC 3339");
     assert_eq!(
         json["instance_url"],
         org.instance_url().as_str().trim_end_matches('/')

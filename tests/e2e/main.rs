@@ -12,3 +12,5 @@ mod product_role;
 mod secrets_hygiene;
 mod slots;
 mod support;
+mod vending;
+mod vending_http;
