@@ -128,7 +128,8 @@ impl Reconciler {
         let Some(mut loaded) = record::load(&self.pool, id).await? else {
             return Ok(Outcome::Gone);
         };
-        loaded.desired.shape = Shape::current(self.ip_relaxation);
+        let relaxation = loaded.ip_relaxation.unwrap_or(self.ip_relaxation);
+        loaded.desired.shape = Shape::current(relaxation);
         let span = tracing::Span::current();
         span.record("tenant_id", loaded.tenant_id.as_str());
         span.record("generation", loaded.generation);
@@ -310,7 +311,7 @@ impl Reconciler {
                     .await?;
                 }
                 Err(error) => {
-                    let error = self.name_ip_restriction(step, error);
+                    let error = name_ip_restriction(step, error, loaded.desired.shape);
                     record::event(
                         &self.pool,
                         id,
@@ -341,22 +342,6 @@ impl Reconciler {
         Ok(())
     }
 
-    /// IP restrictions that refuse the app's own tokens (the admin's calls went through
-    /// earlier in the pass): a remedy connectord's setting can offer.
-    fn name_ip_restriction(&self, step: &Step, error: StepError) -> StepError {
-        match error {
-            StepError::Salesforce(SalesforceError::IpRestricted { message })
-                if matches!(step, Step::Verify { .. } | Step::UpgradeApp { .. }) =>
-            {
-                StepError::AppIpRestricted {
-                    message,
-                    relaxation: self.ip_relaxation,
-                }
-            }
-            other => other,
-        }
-    }
-
     async fn finish_without_calls(&self, loaded: &mut Loaded) -> anyhow::Result<Outcome> {
         let next = plan(&loaded.desired, &loaded.known);
         if next.steps.contains(&Step::HandleReconnect) {
@@ -374,6 +359,22 @@ impl Reconciler {
         };
         record::finish(&self.pool, loaded.id, &loaded.known, &end).await?;
         Ok(Outcome::Settled(phase))
+    }
+}
+
+/// IP restrictions that refuse the app's own tokens (the admin's calls went through earlier in
+/// the pass): a remedy the connection's own policy can offer.
+fn name_ip_restriction(step: &Step, error: StepError, shape: Shape) -> StepError {
+    match error {
+        StepError::Salesforce(SalesforceError::IpRestricted { message })
+            if matches!(step, Step::Verify { .. } | Step::UpgradeApp { .. }) =>
+        {
+            StepError::AppIpRestricted {
+                message,
+                relaxation: shape.ip_relaxation,
+            }
+        }
+        other => other,
     }
 }
 

@@ -28,6 +28,8 @@ pub struct Loaded {
     pub has_status: bool,
     /// Failed passes in a row (for the backoff).
     pub attempts: i32,
+    /// The row's own IP relaxation policy (`None`: `salesforce.ip_relaxation`).
+    pub ip_relaxation: Option<IpRelaxation>,
 }
 
 impl Loaded {
@@ -42,7 +44,7 @@ impl Loaded {
 pub async fn load(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Loaded>> {
     let Some(row) = sqlx::query!(
         r#"SELECT c.tenant_id, c.instance_url, c.enabled, c.required_fields,
-                  c.reconnect_requested_at, c.generation,
+                  c.reconnect_requested_at, c.generation, c.ip_relaxation,
                   s.instance_url AS "current_url?", (s.connection_id IS NOT NULL) AS "has_status!",
                   s.attempts AS "attempts?",
                   st.handled_reconnect_at AS "handled_reconnect_at?",
@@ -97,6 +99,10 @@ pub async fn load(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Loaded>> {
         malformed_fields: malformed.into_iter().map(|(_, f)| f.clone()).collect(),
         has_status: row.has_status,
         attempts: row.attempts.unwrap_or(0),
+        ip_relaxation: row
+            .ip_relaxation
+            .as_deref()
+            .and_then(IpRelaxation::from_column),
     }))
 }
 

@@ -45,8 +45,9 @@ fn app_ip_remedy(message: &str, relaxation: IpRelaxation) -> String {
     match relaxation {
         IpRelaxation::Enforce => format!(
             "the Salesforce org's IP restrictions refuse the app's tokens ({message}); {allow}, \
-             or the operator can relax the app's IP policy (connectord setting \
-             salesforce.ip_relaxation = \"bypass\")"
+             or the operator can relax this connection's app IP policy \
+             (`connectord connection ip-relaxation ID bypass`, or the column \
+             connections.ip_relaxation = 'bypass')"
         ),
         IpRelaxation::Bypass => format!(
             "the Salesforce org's IP restrictions refuse the app's tokens ({message}) even though \
