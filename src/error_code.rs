@@ -17,10 +17,15 @@ pub enum ErrorCode {
     DeployFailed,
     SalesforceUnavailable,
     Internal,
+    /// The admin's token answers for another org than the row names (issue 14 item 5).
+    OrgMismatch,
+    /// The row was pointed at another org and the old org could not be cleaned up: what is
+    /// left there is listed (issue 14 item 5).
+    OldOrgRemnants,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 12] = [
         Self::AdminTokenRevoked,
         Self::LicenseUnavailable,
         Self::GovernmentCloudUnsupported,
@@ -31,6 +36,8 @@ impl ErrorCode {
         Self::DeployFailed,
         Self::SalesforceUnavailable,
         Self::Internal,
+        Self::OrgMismatch,
+        Self::OldOrgRemnants,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +52,8 @@ impl ErrorCode {
             Self::DeployFailed => "deploy_failed",
             Self::SalesforceUnavailable => "salesforce_unavailable",
             Self::Internal => "internal",
+            Self::OrgMismatch => "org_mismatch",
+            Self::OldOrgRemnants => "old_org_remnants",
         }
     }
 
@@ -59,6 +68,8 @@ impl ErrorCode {
                 | Self::InvalidInstanceUrl
                 | Self::UnknownField
                 | Self::IpRestricted
+                | Self::OrgMismatch
+                | Self::OldOrgRemnants
         )
     }
 }

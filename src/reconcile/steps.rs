@@ -36,6 +36,33 @@ pub enum StepError {
         message: String,
         relaxation: IpRelaxation,
     },
+    /// The row was pointed at another org and the old one could not be cleaned up
+    /// (`old_org_remnants`).
+    #[error(
+        "this connection now names another org, and its components in the previous org {url} could not be removed ({cause}); an admin of that org must remove them: {}",
+        remnants.join("; ")
+    )]
+    OldOrgRemnants {
+        url: String,
+        cause: String,
+        remnants: Vec<String>,
+    },
+}
+
+/// IP restrictions that refuse the app's own tokens (the admin's calls went through earlier in
+/// the pass): a remedy the connection's own policy can offer.
+pub(super) fn name_ip_restriction(step: &Step, error: StepError, shape: Shape) -> StepError {
+    match error {
+        StepError::Salesforce(SalesforceError::IpRestricted { message })
+            if matches!(step, Step::Verify { .. } | Step::UpgradeApp { .. }) =>
+        {
+            StepError::AppIpRestricted {
+                message,
+                relaxation: shape.ip_relaxation,
+            }
+        }
+        other => other,
+    }
 }
 
 /// The `ip_restricted` sentence for the app's tokens, with the remedy that fits the setting.
