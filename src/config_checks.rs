@@ -47,11 +47,11 @@ pub(super) fn check_username_domain(domain: &str) -> Result<(), ConfigError> {
             && !l.ends_with('-')
             && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
     };
-    if labels.len() < 2 || !labels.iter().all(label_ok) || domain.len() > 40 {
+    if labels.len() < 2 || !labels.iter().all(label_ok) || domain.len() > 32 {
         return Err(ConfigError::new(
             "salesforce.username_domain",
             format!(
-                "{domain:?} is not a domain name of at most 40 characters, like integration.example.com"
+                "{domain:?} is not a domain name of at most 32 characters, like integration.example.com"
             ),
         ));
     }

@@ -262,7 +262,7 @@ impl Reconciler {
             if !lease.still_held() {
                 return Err(StepError::Interrupted);
             }
-            let names = SetNames::new(id, set.serial);
+            let names = SetNames::of(id, set);
             let seen = observe::observe(executor.org, &names).await?;
             let drift = observe::apply(set, seen);
             record::save_set(&self.pool, id, set).await?;

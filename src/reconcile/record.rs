@@ -278,7 +278,7 @@ pub struct Finish<'a> {
 /// Writes the end of a pass: the phase, the error, and the details of the active set.
 pub async fn finish(pool: &PgPool, id: Uuid, known: &Known, end: &Finish<'_>) -> sqlx::Result<()> {
     let active = known.set(Role::Active);
-    let names = active.map(|a| SetNames::new(id, a.serial));
+    let names = active.map(|a| SetNames::of(id, a));
     let (code, message) = match &end.error {
         Some((code, message)) => (Some(code.as_str()), Some(message.as_str())),
         None => (None, None),

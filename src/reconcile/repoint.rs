@@ -152,7 +152,7 @@ impl Reconciler {
 
 /// What may be left of one set, by name (and id where known); never a secret.
 fn describe_remnants(id: uuid::Uuid, set: &ComponentSet) -> Vec<String> {
-    let names = SetNames::new(id, set.serial);
+    let names = SetNames::of(id, set);
     let mut left = Vec::new();
     if let Some(app) = &set.app {
         left.push(format!("External Client App {} ({app})", names.app));

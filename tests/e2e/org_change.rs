@@ -238,3 +238,54 @@ async fn a_network_outage_at_the_orgs_host_is_retried_and_the_token_never_goes_t
     assert_eq!(world.converge(id).await, Outcome::Settled(Phase::Ready));
     assert_exactly_one_connection(&org, &["Account.Name"]);
 }
+
+/// Low finding: names now carry all 128 bits of the id; sets recorded under the old names
+/// (no names in their state) are still found, kept and torn down under those names.
+#[sqlx::test]
+async fn a_set_created_under_the_old_names_is_still_found_and_torn_down(pool: PgPool) {
+    let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
+    let org = world.org("org1");
+    let id = world.add("acme", &org, &["Account.Name"], true).await;
+    // The set was begun by an older release: its state holds no names.
+    let cut = world.reconciler.reconcile_cut_after(id, 1).await.unwrap();
+    assert_eq!(cut, Outcome::Interrupted);
+    sqlx::query("UPDATE component_sets SET state = state - 'names' WHERE connection_id = $1")
+        .bind(id)
+        .execute(&world.pool)
+        .await
+        .unwrap();
+    assert_eq!(world.converge(id).await, Outcome::Settled(Phase::Ready));
+    let hex = id.simple().to_string();
+    let status = world.status(id).await;
+    assert_eq!(
+        status.permission_set_name.as_deref(),
+        Some(format!("Connectord_{}_1", &hex[..16]).as_str())
+    );
+
+    // A later pass finds every component under the old names: nothing is rebuilt.
+    org.reset_api_calls();
+    assert_eq!(world.converge(id).await, Outcome::Settled(Phase::Ready));
+    assert_eq!(org.api_calls().get("deploy"), 0, "{:?}", org.api_calls());
+    assert_exactly_one_connection(&org, &["Account.Name"]);
+
+    store::set_enabled(&world.pool, id, false).await.unwrap();
+    assert_eq!(world.converge(id).await, Outcome::Settled(Phase::Disabled));
+    assert_nothing_of_ours_left(&org);
+}
+
+/// Low finding: the integration username's domain is the installation's.
+#[sqlx::test]
+async fn integration_usernames_use_the_installations_username_domain(pool: PgPool) {
+    let domain = (
+        "CONNECTORD__SALESFORCE__USERNAME_DOMAIN",
+        "staging.acme.example",
+    );
+    let world = World::start_with(pool, SimulatorConfig::with_orgs(1), &[domain]).await;
+    let org = world.org("org1");
+    let id = world.add("acme", &org, &["Account.Name"], true).await;
+    assert_eq!(world.converge(id).await, Outcome::Settled(Phase::Ready));
+    let username = world.status(id).await.integration_username.unwrap();
+    assert!(username.ends_with("@staging.acme.example"), "{username}");
+    let snap = org.snapshot();
+    assert_eq!(snap.active_integration_users()[0].username, username);
+}
