@@ -72,6 +72,8 @@ pub struct SalesforceSettings {
     pub client_secret: SecretString,
     pub api_version: String,
     pub login_url: url::Url,
+    /// Where a sandbox's (`*.sandbox.my.salesforce.com`) refresh token is redeemed instead.
+    pub sandbox_login_url: url::Url,
     pub allow_loopback_http: bool,
     /// An org's host must be strictly under one of these (see `salesforce::InstancePolicy`).
     pub allowed_domains: Vec<String>,
@@ -81,6 +83,9 @@ pub struct SalesforceSettings {
     pub government_cloud_instances: Vec<String>,
     /// The IP relaxation policy of the apps connectord deploys.
     pub ip_relaxation: IpRelaxation,
+    /// The domain part of integration usernames: one per installation, so that a restored
+    /// copy of another installation's database cannot collide with this one's users.
+    pub username_domain: String,
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
     #[serde(with = "humantime_serde")]
@@ -230,12 +235,14 @@ impl Settings {
         }
         self.validate_domains()?;
         self.vending.validate()?;
-        if !matches!(self.salesforce.login_url.scheme(), "https" | "http") {
-            return Err(ConfigError::new(
-                "salesforce.login_url",
-                "must be an https URL",
-            ));
+        let sf = &self.salesforce;
+        for (key, url) in [
+            ("salesforce.login_url", &sf.login_url),
+            ("salesforce.sandbox_login_url", &sf.sandbox_login_url),
+        ] {
+            check_login_url(key, url, sf.allow_loopback_http)?;
         }
+        check_username_domain(&sf.username_domain)?;
         Ok(())
     }
 
@@ -364,6 +371,10 @@ fn from_figment(error: figment::Error, origins: &[(String, String)]) -> ConfigEr
         .unwrap_or_default();
     ConfigError::new(key, format!("{problem}{origin}"))
 }
+
+#[path = "config_checks.rs"]
+mod checks;
+use checks::{check_login_url, check_username_domain};
 
 #[cfg(test)]
 #[path = "config_tests.rs"]

@@ -167,3 +167,65 @@ fn a_missing_config_file_is_named() {
     let e = Settings::load_from(env(&[("CONNECTORD_CONFIG", "/nonexistent.toml")])).unwrap_err();
     assert_eq!(e.key, "CONNECTORD_CONFIG");
 }
+
+/// Issue 14 item 6: the refresh token only ever goes to an https login host.
+#[test]
+fn a_login_url_that_is_not_https_stops_start_up() {
+    for key in ["LOGIN_URL", "SANDBOX_LOGIN_URL"] {
+        let var = format!("CONNECTORD__SALESFORCE__{key}");
+        let e = Settings::load_from(env(&[(&var, "http://login.example.com")])).unwrap_err();
+        assert_eq!(
+            e.key,
+            format!("salesforce.{}", key.to_ascii_lowercase()),
+            "{e}"
+        );
+        let e = Settings::load_from(env(&[(&var, "http://127.0.0.1:9")])).unwrap_err();
+        assert!(e.to_string().contains("allow_loopback_http"), "{e}");
+        let s = Settings::load_from(env(&[
+            (&var, "http://127.0.0.1:9"),
+            ("CONNECTORD__SALESFORCE__ALLOW_LOOPBACK_HTTP", "true"),
+        ]))
+        .unwrap();
+        assert!(s.salesforce.allow_loopback_http);
+    }
+}
+
+/// Issue 14 item 6: a sandbox's token goes to the sandbox login host, never production's.
+#[test]
+fn a_sandbox_refresh_token_goes_to_the_sandbox_login_host() {
+    let s = Settings::load_from(env(&[])).unwrap();
+    assert_eq!(
+        s.salesforce.sandbox_login_url.as_str(),
+        "https://test.salesforce.com/"
+    );
+    let sf = crate::salesforce::Salesforce::new(&s.salesforce).unwrap();
+    let sandbox = url::Url::parse("https://acme--uat.sandbox.my.salesforce.com").unwrap();
+    let production = url::Url::parse("https://acme.my.salesforce.com").unwrap();
+    assert_eq!(
+        sf.login_url_for(&sandbox).as_str(),
+        "https://test.salesforce.com/"
+    );
+    assert_eq!(
+        sf.login_url_for(&production).as_str(),
+        "https://login.salesforce.com/"
+    );
+}
+
+/// Low finding: the username domain is one per installation, and must be a domain name.
+#[test]
+fn the_integration_username_domain_comes_from_the_settings() {
+    let s = Settings::load_from(env(&[])).unwrap();
+    assert_eq!(
+        s.salesforce.username_domain,
+        "integration.connectord.invalid"
+    );
+    let s = Settings::load_from(env(&[(
+        "CONNECTORD__SALESFORCE__USERNAME_DOMAIN",
+        "staging.acme.example",
+    )]))
+    .unwrap();
+    assert_eq!(s.salesforce.username_domain, "staging.acme.example");
+    let e = Settings::load_from(env(&[("CONNECTORD__SALESFORCE__USERNAME_DOMAIN", "a@b")]))
+        .unwrap_err();
+    assert_eq!(e.key, "salesforce.username_domain");
+}

@@ -20,10 +20,15 @@ pub enum ErrorCode {
     /// `connectord token` / the token endpoint refused: not the tenant's connection, or not
     /// enabled and ready at its generation with a verified set. Never written to a status row.
     TokenNotAvailable,
+    /// The admin's token answers for another org than the row names (issue 14 item 5).
+    OrgMismatch,
+    /// The row was pointed at another org and the old org could not be cleaned up: what is
+    /// left there is listed (issue 14 item 5).
+    OldOrgRemnants,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: &[ErrorCode] = &[
         Self::AdminTokenRevoked,
         Self::LicenseUnavailable,
         Self::GovernmentCloudUnsupported,
@@ -35,6 +40,8 @@ impl ErrorCode {
         Self::SalesforceUnavailable,
         Self::Internal,
         Self::TokenNotAvailable,
+        Self::OrgMismatch,
+        Self::OldOrgRemnants,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +57,8 @@ impl ErrorCode {
             Self::SalesforceUnavailable => "salesforce_unavailable",
             Self::Internal => "internal",
             Self::TokenNotAvailable => "token_not_available",
+            Self::OrgMismatch => "org_mismatch",
+            Self::OldOrgRemnants => "old_org_remnants",
         }
     }
 
@@ -64,6 +73,8 @@ impl ErrorCode {
                 | Self::InvalidInstanceUrl
                 | Self::UnknownField
                 | Self::IpRestricted
+                | Self::OrgMismatch
+                | Self::OldOrgRemnants
         )
     }
 }

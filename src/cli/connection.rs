@@ -39,6 +39,7 @@ pub async fn run(settings: &Settings, command: ConnectionCommand) -> anyhow::Res
             instance_url,
             fields,
             enable,
+            ip_relaxation,
         } => {
             // The key first: a missing key must not cost the caller their token on stdin.
             let sealer = Sealer::from_settings(&settings.secrets)?;
@@ -53,7 +54,8 @@ pub async fn run(settings: &Settings, command: ConnectionCommand) -> anyhow::Res
                 required_fields: dedup(fields),
                 enabled: enable,
             };
-            let id = store::insert_connection(&pool, &sealer, &new, &token)
+            let policy = ip_relaxation.and_then(|p| p.policy());
+            let id = store::insert_connection_with_policy(&pool, &sealer, &new, &token, policy)
                 .await
                 .map_err(cli_error)?;
             println!("{id}");
@@ -89,6 +91,16 @@ pub async fn run(settings: &Settings, command: ConnectionCommand) -> anyhow::Res
                 "connection {id}: {} required field(s) (generation {generation})",
                 fields.len()
             );
+        }
+        ConnectionCommand::IpRelaxation { id, policy } => {
+            let pool = store::connect(settings).await?;
+            let generation = store::set_ip_relaxation(&pool, id, policy.policy())
+                .await
+                .map_err(cli_error)?;
+            let shown = policy
+                .policy()
+                .map_or("the installation's default", |p| p.column_value());
+            println!("connection {id}: IP relaxation {shown} (generation {generation})");
         }
         ConnectionCommand::Remove { id, timeout } => {
             let pool = store::connect(settings).await?;

@@ -105,8 +105,11 @@ pub async fn plan(settings: &Settings, id: Uuid, json: bool) -> anyhow::Result<(
     let mut loaded = record::load(&pool, id)
         .await?
         .ok_or_else(|| BadInput(format!("no connection {id}")))?;
-    loaded.desired.shape =
-        crate::reconcile::model::Shape::current(settings.salesforce.ip_relaxation);
+    loaded.desired.shape = crate::reconcile::model::Shape::current(
+        loaded
+            .ip_relaxation
+            .unwrap_or(settings.salesforce.ip_relaxation),
+    );
     let plan = plan::plan(&loaded.desired, &loaded.known);
     if json {
         println!("{}", serde_json::to_string_pretty(&plan)?);

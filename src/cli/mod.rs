@@ -165,6 +165,16 @@ pub enum ConnectionCommand {
         /// Turn access on right away.
         #[arg(long)]
         enable: bool,
+        /// This connection's IP relaxation policy (default: `salesforce.ip_relaxation`).
+        #[arg(long = "ip-relaxation", value_enum)]
+        ip_relaxation: Option<PolicyArg>,
+    },
+    /// Set this connection's IP relaxation policy: `enforce`, `bypass`, or `default` (back to
+    /// `salesforce.ip_relaxation`). Only this connection's app is redeployed.
+    IpRelaxation {
+        id: Uuid,
+        #[arg(value_enum)]
+        policy: PolicyArg,
     },
     /// Turn access on.
     Enable { id: Uuid },
@@ -185,6 +195,26 @@ pub enum ConnectionCommand {
         #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
         timeout: std::time::Duration,
     },
+}
+
+/// An IP relaxation policy on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PolicyArg {
+    Enforce,
+    Bypass,
+    /// The installation's `salesforce.ip_relaxation`.
+    Default,
+}
+
+impl PolicyArg {
+    pub fn policy(self) -> Option<crate::salesforce::eca::IpRelaxation> {
+        use crate::salesforce::eca::IpRelaxation;
+        match self {
+            Self::Enforce => Some(IpRelaxation::Enforce),
+            Self::Bypass => Some(IpRelaxation::Bypass),
+            Self::Default => None,
+        }
+    }
 }
 
 /// Runs one command to completion.

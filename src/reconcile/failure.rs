@@ -27,11 +27,13 @@ impl Reconciler {
         let (code, message) = match &error {
             StepError::Salesforce(e) => (e.error_code(), e.to_string()),
             StepError::AppIpRestricted { .. } => (ErrorCode::IpRestricted, error.to_string()),
+            StepError::OldOrgRemnants { .. } => (ErrorCode::OldOrgRemnants, error.to_string()),
             other => (ErrorCode::Internal, other.to_string()),
         };
-        let (phase, next) = if code == ErrorCode::IpRestricted {
+        let (phase, next) = if matches!(code, ErrorCode::IpRestricted | ErrorCode::OldOrgRemnants) {
             // The remedy is applied in the org or in connectord's settings, and neither tells
-            // the daemon: look again at the resync interval.
+            // the daemon: look again at the resync interval. (After old-org remnants, that
+            // next pass builds in the org the row names.)
             (
                 Phase::ActionRequired,
                 Some(Utc::now() + jittered(self.resync_interval)),

@@ -11,6 +11,7 @@ pub mod pacing;
 pub mod pass;
 pub mod plan;
 pub mod record;
+mod repoint;
 pub mod steps;
 
 pub use holder::Holder;

@@ -177,6 +177,10 @@ pub struct ComponentSet {
     pub credentials: bool,
     /// A client-credentials token was minted and used with these components.
     pub verified: bool,
+    /// The names the set was begun with; `None` for sets recorded before names were kept
+    /// (they carry [`super::names::SetNames::legacy`] names in the org).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names: Option<super::names::SetNames>,
 }
 
 impl ComponentSet {
@@ -194,6 +198,7 @@ impl ComponentSet {
             shape: Shape::unversioned(),
             credentials: false,
             verified: false,
+            names: None,
         }
     }
 

@@ -22,7 +22,7 @@ use super::observe;
 use super::pacing;
 use super::plan::{Phase, Step, plan};
 use super::record::{self, Finish, Loaded};
-use super::steps::{Executor, StepError, describe};
+use super::steps::{Executor, StepError, describe, name_ip_restriction};
 use crate::error_code::ErrorCode;
 use crate::salesforce::eca::IpRelaxation;
 use crate::salesforce::{Salesforce, SalesforceError};
@@ -124,11 +124,19 @@ impl Reconciler {
         cut_after: usize,
         lease: &dyn Holder,
     ) -> anyhow::Result<Outcome> {
-        crate::store::seal_inbox_token(&self.pool, &self.sealer, id).await?;
         let Some(mut loaded) = record::load(&self.pool, id).await? else {
             return Ok(Outcome::Gone);
         };
-        loaded.desired.shape = Shape::current(self.ip_relaxation);
+        // A row pointed at another org: the old org is left first, with the token that worked
+        // there, before a new token is taken in from the inbox.
+        if loaded.repointed() {
+            if let Some(outcome) = self.leave_old_org(&mut loaded, lease).await? {
+                return Ok(outcome);
+            }
+        }
+        crate::store::seal_inbox_token(&self.pool, &self.sealer, id).await?;
+        let relaxation = loaded.ip_relaxation.unwrap_or(self.ip_relaxation);
+        loaded.desired.shape = Shape::current(relaxation);
         let span = tracing::Span::current();
         span.record("tenant_id", loaded.tenant_id.as_str());
         span.record("generation", loaded.generation);
@@ -167,7 +175,14 @@ impl Reconciler {
         if !record::announce(&self.pool, id, first.phase, &url_text).await? {
             return Ok(Outcome::Gone);
         }
+        if loaded.org_url.as_deref() != Some(loaded.instance_url.as_str()) {
+            // Nothing is recorded for another org here: this one is the connection's now.
+            record::save_org(&self.pool, id, &loaded.instance_url, None).await?;
+            loaded.org_url = Some(loaded.instance_url.clone());
+            loaded.org_id = None;
+        }
         let org = self.salesforce.org(url, token);
+        org.expect_org(loaded.org_id.clone());
         let tenant_id = loaded.tenant_id.clone();
         let mut executor = Executor {
             pool: &self.pool,
@@ -187,6 +202,9 @@ impl Reconciler {
                 return Ok(Outcome::LeaseLost);
             }
             return Ok(Outcome::Interrupted);
+        }
+        if let (None, Some(found)) = (&loaded.org_id, org.org_id()) {
+            record::save_org(&self.pool, id, &loaded.instance_url, Some(&found)).await?;
         }
         let current = org
             .instance_url()
@@ -232,7 +250,7 @@ impl Reconciler {
     }
 
     /// Observes every recorded set, then plans and takes steps until the plan is empty.
-    async fn converge(
+    pub(super) async fn converge(
         &self,
         executor: &mut Executor<'_>,
         loaded: &mut Loaded,
@@ -244,7 +262,7 @@ impl Reconciler {
             if !lease.still_held() {
                 return Err(StepError::Interrupted);
             }
-            let names = SetNames::new(id, set.serial);
+            let names = SetNames::of(id, set);
             let seen = observe::observe(executor.org, &names).await?;
             let drift = observe::apply(set, seen);
             record::save_set(&self.pool, id, set).await?;
@@ -310,7 +328,7 @@ impl Reconciler {
                     .await?;
                 }
                 Err(error) => {
-                    let error = self.name_ip_restriction(step, error);
+                    let error = name_ip_restriction(step, error, loaded.desired.shape);
                     record::event(
                         &self.pool,
                         id,
@@ -341,22 +359,6 @@ impl Reconciler {
         Ok(())
     }
 
-    /// IP restrictions that refuse the app's own tokens (the admin's calls went through
-    /// earlier in the pass): a remedy connectord's setting can offer.
-    fn name_ip_restriction(&self, step: &Step, error: StepError) -> StepError {
-        match error {
-            StepError::Salesforce(SalesforceError::IpRestricted { message })
-                if matches!(step, Step::Verify { .. } | Step::UpgradeApp { .. }) =>
-            {
-                StepError::AppIpRestricted {
-                    message,
-                    relaxation: self.ip_relaxation,
-                }
-            }
-            other => other,
-        }
-    }
-
     async fn finish_without_calls(&self, loaded: &mut Loaded) -> anyhow::Result<Outcome> {
         let next = plan(&loaded.desired, &loaded.known);
         if next.steps.contains(&Step::HandleReconnect) {
@@ -378,7 +380,7 @@ impl Reconciler {
 }
 
 /// How [`Reconciler::converge`] ended well.
-struct Converged {
+pub(super) struct Converged {
     phase: Phase,
     /// An upgrade is due but waits for its turn.
     deferred: bool,

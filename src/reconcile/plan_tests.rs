@@ -72,6 +72,7 @@ fn complete(serial: i32, role: Role, names: &[&str]) -> ComponentSet {
         shape: Shape::current(IpRelaxation::Enforce),
         credentials: true,
         verified: true,
+        names: None,
     }
 }
 

@@ -28,25 +28,46 @@ pub struct Loaded {
     pub has_status: bool,
     /// Failed passes in a row (for the backoff).
     pub attempts: i32,
+    /// The row's own IP relaxation policy (`None`: `salesforce.ip_relaxation`).
+    pub ip_relaxation: Option<IpRelaxation>,
+    /// The row's `instance_url` the recorded components were built for (`None`: never
+    /// recorded), and the org id the admin's token answered for there.
+    pub org_url: Option<String>,
+    pub org_id: Option<String>,
 }
 
 impl Loaded {
-    /// The URL in use: the one last followed (after a My Domain rename), else the row's.
+    /// The URL in use: the one last followed (after a My Domain rename) while the row still
+    /// names the org it was followed from, else the row's. The row, not an earlier status,
+    /// says which org.
     pub fn url_in_use(&self) -> String {
-        self.current_url
-            .clone()
-            .unwrap_or_else(|| self.instance_url.clone())
+        match &self.current_url {
+            Some(current) if self.org_url.as_deref() == Some(self.instance_url.as_str()) => {
+                current.clone()
+            }
+            _ => self.instance_url.clone(),
+        }
+    }
+
+    /// The row now names another org than the one the recorded components were built in.
+    pub fn repointed(&self) -> bool {
+        !self.known.sets.is_empty()
+            && self
+                .org_url
+                .as_deref()
+                .is_some_and(|built_for| built_for != self.instance_url)
     }
 }
 
 pub async fn load(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Loaded>> {
     let Some(row) = sqlx::query!(
         r#"SELECT c.tenant_id, c.instance_url, c.enabled, c.required_fields,
-                  c.reconnect_requested_at, c.generation,
+                  c.reconnect_requested_at, c.generation, c.ip_relaxation,
                   s.instance_url AS "current_url?", (s.connection_id IS NOT NULL) AS "has_status!",
                   s.attempts AS "attempts?",
                   st.handled_reconnect_at AS "handled_reconnect_at?",
-                  st.last_serial AS "last_serial?", st.no_spare_seat AS "no_spare_seat?"
+                  st.last_serial AS "last_serial?", st.no_spare_seat AS "no_spare_seat?",
+                  st.org_url AS "org_url?", st.org_id AS "org_id?"
              FROM connections c
              LEFT JOIN connection_status s ON s.connection_id = c.id
              LEFT JOIN connection_state st ON st.connection_id = c.id
@@ -97,6 +118,12 @@ pub async fn load(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Loaded>> {
         malformed_fields: malformed.into_iter().map(|(_, f)| f.clone()).collect(),
         has_status: row.has_status,
         attempts: row.attempts.unwrap_or(0),
+        ip_relaxation: row
+            .ip_relaxation
+            .as_deref()
+            .and_then(IpRelaxation::from_column),
+        org_url: row.org_url,
+        org_id: row.org_id,
     }))
 }
 
@@ -120,6 +147,27 @@ pub async fn announce(
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Records which org the connection's components are (to be) built in: the row's URL, and the
+/// org id the admin's token answered for there (`None` until a token was taken).
+pub async fn save_org(
+    pool: &PgPool,
+    id: Uuid,
+    org_url: &str,
+    org_id: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"INSERT INTO connection_state (connection_id, org_url, org_id) VALUES ($1, $2, $3)
+           ON CONFLICT (connection_id) DO UPDATE
+              SET org_url = EXCLUDED.org_url, org_id = EXCLUDED.org_id, updated_at = now()"#,
+        id,
+        org_url,
+        org_id
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 pub async fn save_state(pool: &PgPool, id: Uuid, known: &Known) -> sqlx::Result<()> {
@@ -230,7 +278,7 @@ pub struct Finish<'a> {
 /// Writes the end of a pass: the phase, the error, and the details of the active set.
 pub async fn finish(pool: &PgPool, id: Uuid, known: &Known, end: &Finish<'_>) -> sqlx::Result<()> {
     let active = known.set(Role::Active);
-    let names = active.map(|a| SetNames::new(id, a.serial));
+    let names = active.map(|a| SetNames::of(id, a));
     let (code, message) = match &end.error {
         Some((code, message)) => (Some(code.as_str()), Some(message.as_str())),
         None => (None, None),

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::access;
 use super::model::{ComponentSet, Desired, Known, Role, Shape};
-use super::names::{SetNames, soql_literal};
+use super::names::{MAX_SERIAL, SetNames, soql_literal};
 use super::plan::Step;
 use super::record;
 use crate::salesforce::eca::{self, AppSpec, IpRelaxation};
@@ -36,6 +36,33 @@ pub enum StepError {
         message: String,
         relaxation: IpRelaxation,
     },
+    /// The row was pointed at another org and the old one could not be cleaned up
+    /// (`old_org_remnants`).
+    #[error(
+        "this connection now names another org, and its components in the previous org {url} could not be removed ({cause}); an admin of that org must remove them: {}",
+        remnants.join("; ")
+    )]
+    OldOrgRemnants {
+        url: String,
+        cause: String,
+        remnants: Vec<String>,
+    },
+}
+
+/// IP restrictions that refuse the app's own tokens (the admin's calls went through earlier in
+/// the pass): a remedy the connection's own policy can offer.
+pub(super) fn name_ip_restriction(step: &Step, error: StepError, shape: Shape) -> StepError {
+    match error {
+        StepError::Salesforce(SalesforceError::IpRestricted { message })
+            if matches!(step, Step::Verify { .. } | Step::UpgradeApp { .. }) =>
+        {
+            StepError::AppIpRestricted {
+                message,
+                relaxation: shape.ip_relaxation,
+            }
+        }
+        other => other,
+    }
 }
 
 /// The `ip_restricted` sentence for the app's tokens, with the remedy that fits the setting.
@@ -45,8 +72,9 @@ fn app_ip_remedy(message: &str, relaxation: IpRelaxation) -> String {
     match relaxation {
         IpRelaxation::Enforce => format!(
             "the Salesforce org's IP restrictions refuse the app's tokens ({message}); {allow}, \
-             or the operator can relax the app's IP policy (connectord setting \
-             salesforce.ip_relaxation = \"bypass\")"
+             or the operator can relax this connection's app IP policy \
+             (`connectord connection ip-relaxation ID bypass`, or the column \
+             connections.ip_relaxation = 'bypass')"
         ),
         IpRelaxation::Bypass => format!(
             "the Salesforce org's IP restrictions refuse the app's tokens ({message}) even though \
@@ -83,16 +111,24 @@ impl Executor<'_> {
     ) -> Result<(), StepError> {
         match step {
             Step::Begin { serial, fields } => {
-                let set =
+                if *serial > MAX_SERIAL {
+                    return Err(SalesforceError::Setup(format!(
+                        "this connection has been recreated {MAX_SERIAL} times; remove it and add it again"
+                    ))
+                    .into());
+                }
+                let mut set =
                     ComponentSet::new(*serial, Role::Building, fields.iter().cloned().collect());
+                let domain = self.org.sf().username_domain();
+                set.names = Some(SetNames::new(self.id, *serial, domain));
                 record::save_set(self.pool, self.id, &set).await?;
                 known.sets.push(set);
                 known.last_serial = known.last_serial.max(*serial);
                 record::save_state(self.pool, self.id, known).await?;
             }
             Step::EnsureAccess { serial, work } => {
-                let names = SetNames::new(self.id, *serial);
                 let set = set_mut(known, *serial);
+                let names = SetNames::of(self.id, set);
                 let result = access::ensure(self.org, &names, self.tenant_id, set, work).await;
                 set.verified = false;
                 record::save_set(self.pool, self.id, set).await?;
@@ -102,7 +138,7 @@ impl Executor<'_> {
                 result?;
             }
             Step::DeployApp { serial } => {
-                let names = SetNames::new(self.id, *serial);
+                let names = names_of(self.id, known, *serial);
                 let spec = app_spec(&names, self.tenant_id, desired.shape);
                 let outcome = self
                     .org
@@ -138,7 +174,7 @@ impl Executor<'_> {
                 // Same name, new shape: the deploy updates the app in place and its consumer
                 // key and secret stay, so the agent is never cut off. Recorded only once the
                 // upgraded app has been proven, so a pass cut off here simply does it again.
-                let names = SetNames::new(self.id, *serial);
+                let names = names_of(self.id, known, *serial);
                 let spec = app_spec(&names, self.tenant_id, *to);
                 self.org
                     .deploy(eca::deploy_package(&spec, self.api_version))
@@ -199,7 +235,7 @@ impl Executor<'_> {
                 record::save_set(self.pool, self.id, set).await?;
             }
             Step::RemoveApp { serial } => {
-                let names = SetNames::new(self.id, *serial);
+                let names = names_of(self.id, known, *serial);
                 let result = self
                     .org
                     .deploy(eca::destructive_package(&names.app, self.api_version))
@@ -301,12 +337,21 @@ fn set_mut(known: &mut Known, serial: i32) -> &mut ComponentSet {
     }
 }
 
+/// The names of the recorded set `serial` (legacy names if it is not recorded).
+fn names_of(id: Uuid, known: &Known, serial: i32) -> SetNames {
+    known
+        .sets
+        .iter()
+        .find(|s| s.serial == serial)
+        .map_or_else(|| SetNames::legacy(id, serial), |set| SetNames::of(id, set))
+}
+
 /// The app of one set, in the given shape (see [`super::model::SHAPE_VERSION`]).
 fn app_spec(names: &SetNames, tenant_id: &str, shape: Shape) -> AppSpec {
     AppSpec {
         name: names.app.clone(),
         label: names.app.replace('_', " "),
-        contact_email: format!("noreply@{}", super::names::USERNAME_DOMAIN),
+        contact_email: names.email.clone(),
         description: format!(
             "Server-to-server access for tenant {tenant_id} (managed by connectord)"
         ),

@@ -2,9 +2,12 @@
 //! refresh-token grant and an app's client-credentials grant, sent through our own HTTP
 //! client (no redirects, retries, spans).
 //!
-//! Every non-200 answer is classified here, before `oauth2` sees it: a 3xx, a 404 or a host
-//! that does not answer at all means "this host no longer serves this org" ([`TokenFailure::HostGone`],
-//! so the caller can try `salesforce.login_url`); anything else is mapped by
+//! Every non-200 answer is classified here, before `oauth2` sees it. Only the documented signal
+//! of a renamed My Domain, a 301 or 307 redirect (Salesforce Help, "Understand Redirections for
+//! Previous My Domain Host Names"), means "this host no longer serves this org"
+//! ([`TokenFailure::HostGone`], so the caller can try the login host). A host that does not
+//! answer at all is a network failure (`salesforce_unavailable`, retried later), never a
+//! reason to send the refresh token elsewhere. Anything else is mapped by
 //! [`super::error_body::from_response`] (`invalid_grant` → `AdminTokenRevoked`).
 
 use oauth2::{
@@ -20,11 +23,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::{
-    error::SalesforceError,
-    error_body::from_response,
-    http::{Http, TransportKind},
-};
+use super::{error::SalesforceError, error_body::from_response, http::Http};
 
 /// The path of the token endpoint on any Salesforce host.
 pub const TOKEN_PATH: &str = "/services/oauth2/token";
@@ -37,6 +36,9 @@ pub struct AccessToken {
     pub instance_url: Option<Url>,
     /// Milliseconds since the epoch, as Salesforce sent it.
     pub issued_at: Option<String>,
+    /// The org the token answers for: `ORGID` of the response's `id` URL
+    /// (`https://login.salesforce.com/id/ORGID/USERID`).
+    pub org_id: Option<String>,
 }
 
 /// The fields Salesforce adds to a token response (`instance_url`, `id`, `issued_at`, ...).
@@ -77,7 +79,7 @@ pub(crate) enum Grant<'a> {
 /// Why a token could not be had.
 #[derive(Debug)]
 pub(crate) enum TokenFailure {
-    /// The host does not serve this org any more (redirect, 404, nothing listening).
+    /// The host does not serve this org any more: it redirected (301 or 307).
     HostGone(SalesforceError),
     Failed(SalesforceError),
 }
@@ -183,7 +185,26 @@ pub(super) fn access_token_from(
         token: SecretString::from(response.access_token().secret().to_owned()),
         instance_url,
         issued_at: extra.issued_at.clone(),
+        org_id: extra.id.as_deref().and_then(org_id_of),
     })
+}
+
+/// `ORGID` of an identity URL `…/id/ORGID/USERID` (15 or 18 letters and digits).
+pub(crate) fn org_id_of(identity: &str) -> Option<String> {
+    let mut parts = identity.trim_end_matches('/').rsplit('/');
+    let _user = parts.next()?;
+    let org = parts.next()?;
+    let marker = parts.next()?;
+    let well_formed =
+        matches!(org.len(), 15 | 18) && org.chars().all(|c| c.is_ascii_alphanumeric());
+    (marker == "id" && well_formed).then(|| org.to_owned())
+}
+
+/// A previous My Domain host's answer: Salesforce redirects those "with redirect code 301 or
+/// redirect code 307" (Salesforce Help, "Understand Redirections for Previous My Domain Host
+/// Names"). Nothing else counts as a renamed host.
+pub(crate) fn is_moved(status: u16) -> bool {
+    matches!(status, 301 | 307)
 }
 
 /// The `oauth2` HTTP function: our client, and every non-200 classified here.
@@ -202,16 +223,9 @@ async fn send_token_request(
                 .body(body.clone())
         })
         .await
-        .map_err(|t| {
-            let e = SalesforceError::from(t.clone());
-            if t.kind == TransportKind::Connect {
-                TokenHttpError::HostGone(e)
-            } else {
-                TokenHttpError::Failed(e)
-            }
-        })?;
+        .map_err(|t| TokenHttpError::Failed(SalesforceError::from(t)))?;
     let status = answer.status.as_u16();
-    if answer.status.is_redirection() || status == 404 {
+    if is_moved(status) {
         let e = from_response(status, &answer.body);
         return Err(TokenHttpError::HostGone(e));
     }

@@ -35,6 +35,23 @@ impl IpRelaxation {
             Self::Bypass => "Bypass",
         }
     }
+
+    /// `enforce` or `bypass`, as the setting and the `connections.ip_relaxation` column spell it.
+    pub fn column_value(self) -> &'static str {
+        match self {
+            Self::Enforce => "enforce",
+            Self::Bypass => "bypass",
+        }
+    }
+
+    /// The column's spelling back; `None` for anything else.
+    pub fn from_column(text: &str) -> Option<Self> {
+        match text {
+            "enforce" => Some(Self::Enforce),
+            "bypass" => Some(Self::Bypass),
+            _ => None,
+        }
+    }
 }
 
 /// What the app should look like.

@@ -101,6 +101,13 @@ pub enum SalesforceError {
     )]
     GovernmentCloudUnsupported { host: String },
 
+    /// The admin's token answered for another org than the one this connection's row names
+    /// (or than the one its components were built in).
+    #[error(
+        "the admin's authorization answers for another Salesforce org ({found}) than the one this connection names ({expected}); nothing was changed in either org: check the connection's instance_url, then sign in again as an admin of that org"
+    )]
+    OrgMismatch { expected: String, found: String },
+
     #[error("the Salesforce client could not be set up: {0}")]
     Setup(String),
 }
@@ -130,6 +137,7 @@ impl SalesforceError {
                 ErrorCode::InvalidInstanceUrl
             }
             Self::GovernmentCloudUnsupported { .. } => ErrorCode::GovernmentCloudUnsupported,
+            Self::OrgMismatch { .. } => ErrorCode::OrgMismatch,
             Self::SessionExpired
             | Self::Unavailable { .. }
             | Self::BadResponse { .. }

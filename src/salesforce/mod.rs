@@ -77,6 +77,8 @@ struct Shared {
     client_secret: SecretString,
     api_version: String,
     login_url: Url,
+    sandbox_login_url: Url,
+    username_domain: String,
     policy: InstancePolicy,
 }
 
@@ -104,6 +106,8 @@ impl Salesforce {
                 client_secret: settings.client_secret.clone(),
                 api_version: settings.api_version.clone(),
                 login_url: settings.login_url.clone(),
+                sandbox_login_url: settings.sandbox_login_url.clone(),
+                username_domain: settings.username_domain.clone(),
                 policy: InstancePolicy::from_settings(settings),
             }),
         })
@@ -152,8 +156,20 @@ impl Salesforce {
         &self.inner.http
     }
 
-    pub(crate) fn login_url(&self) -> &Url {
-        &self.inner.login_url
+    /// Where a refresh token for the org at `instance_url` is redeemed when its own host says
+    /// it moved: `salesforce.sandbox_login_url` for a sandbox (a host under
+    /// `sandbox.my.salesforce.com`), `salesforce.login_url` otherwise.
+    pub fn login_url_for(&self, instance_url: &Url) -> &Url {
+        if is_sandbox_host(instance_url) {
+            &self.inner.sandbox_login_url
+        } else {
+            &self.inner.login_url
+        }
+    }
+
+    /// `salesforce.username_domain`: the domain part of integration usernames.
+    pub fn username_domain(&self) -> &str {
+        &self.inner.username_domain
     }
 
     /// Where tokens may go: the instance URL policy built from the settings.
@@ -164,4 +180,13 @@ impl Salesforce {
     pub(crate) fn client_credentials_of_product(&self) -> (&str, &SecretString) {
         (&self.inner.client_id, &self.inner.client_secret)
     }
+}
+
+/// A sandbox's My Domain host: `NAME--SBX.sandbox.my.salesforce.com`.
+pub fn is_sandbox_host(url: &Url) -> bool {
+    url.host_str().is_some_and(|host| {
+        host.trim_end_matches('.')
+            .to_ascii_lowercase()
+            .ends_with(".sandbox.my.salesforce.com")
+    })
 }

@@ -12,10 +12,10 @@ use url::Url;
 
 use super::{
     Salesforce,
-    auth::{Grant, TokenFailure, request_token},
+    auth::{Grant, TokenFailure, is_moved, request_token},
     error::SalesforceError,
     error_body::{ApiError, bad_body, from_api_error, from_response},
-    http::{Answer, TransportKind},
+    http::Answer,
     limits::ApiUsage,
 };
 
@@ -35,6 +35,10 @@ pub(crate) struct OrgInner {
 struct OrgUrls {
     current: Url,
     renamed_from: Option<Url>,
+    /// The org the admin's token must answer for (recorded by the reconciler).
+    expected_org: Option<String>,
+    /// The org the admin's token answered for.
+    org_id: Option<String>,
 }
 
 impl std::fmt::Debug for Org {
@@ -54,6 +58,8 @@ impl Org {
                 urls: Mutex::new(OrgUrls {
                     current: instance_url,
                     renamed_from: None,
+                    expected_org: None,
+                    org_id: None,
                 }),
                 token: tokio::sync::Mutex::new(None),
             }),
@@ -112,39 +118,77 @@ impl Org {
         }
     }
 
-    /// The refresh-token grant at the org's own host, then at `login_url` if that host no
-    /// longer serves the org; follows a changed `instance_url`.
+    /// The org the token must answer for (the one recorded for this connection), if known.
+    pub fn expect_org(&self, org_id: Option<String>) {
+        self.lock_urls().expected_org = org_id;
+    }
+
+    /// The org the admin's token answered for, once a token was taken.
+    pub fn org_id(&self) -> Option<String> {
+        self.lock_urls().org_id.clone()
+    }
+
+    fn lock_urls(&self) -> std::sync::MutexGuard<'_, OrgUrls> {
+        self.inner.urls.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The refresh-token grant at the org's own host, then at the login host (the sandbox one
+    /// for a sandbox) only if the own host answered that it moved (301/307); follows a changed
+    /// `instance_url` only then. The token must answer for the org this session expects.
     async fn refresh(&self) -> Result<SecretString, SalesforceError> {
         let sf = &self.inner.sf;
         let current = sf.instance_policy().check(&self.instance_url())?;
         let grant = || Grant::RefreshToken(&self.inner.refresh_token);
         let (id, secret) = sf.client_credentials_of_product();
-        let token = match request_token(sf.http(), &current, id, secret, grant()).await {
-            Ok(token) => token,
+        let (token, moved) = match request_token(sf.http(), &current, id, secret, grant()).await {
+            Ok(token) => (token, false),
             Err(TokenFailure::HostGone(why)) => {
+                let login = sf.login_url_for(&current);
                 tracing::warn!(
                     reason = %why,
-                    "the org's own host did not redeem the refresh token; trying the login URL"
+                    login = %login.origin().ascii_serialization(),
+                    "the org's own host says it moved; redeeming the refresh token at the login host"
                 );
-                request_token(sf.http(), sf.login_url(), id, secret, grant()).await?
+                (
+                    request_token(sf.http(), login, id, secret, grant()).await?,
+                    true,
+                )
             }
             Err(TokenFailure::Failed(e)) => return Err(e),
         };
+        let expected = self.lock_urls().expected_org.clone();
+        if let (Some(expected), Some(found)) = (&expected, &token.org_id) {
+            if expected != found {
+                return Err(SalesforceError::OrgMismatch {
+                    expected: format!("org {expected}"),
+                    found: format!("org {found}"),
+                });
+            }
+        }
         if let Some(named) = &token.instance_url {
             let named = sf.instance_policy().check(named)?;
             if named.origin() != current.origin() {
+                // The org's own host answering for another host's org is not a rename.
+                if !moved {
+                    return Err(SalesforceError::OrgMismatch {
+                        expected: current.origin().ascii_serialization(),
+                        found: named.origin().ascii_serialization(),
+                    });
+                }
                 tracing::info!(
                     from = %current.origin().ascii_serialization(),
                     to = %named.origin().ascii_serialization(),
                     "the org's instance URL changed"
                 );
-                if let Ok(mut urls) = self.inner.urls.lock() {
-                    let old = std::mem::replace(&mut urls.current, named);
-                    if urls.renamed_from.is_none() {
-                        urls.renamed_from = Some(old);
-                    }
+                let mut urls = self.lock_urls();
+                let old = std::mem::replace(&mut urls.current, named);
+                if urls.renamed_from.is_none() {
+                    urls.renamed_from = Some(old);
                 }
             }
+        }
+        if token.org_id.is_some() {
+            self.lock_urls().org_id = token.org_id.clone();
         }
         Ok(token.token)
     }
@@ -175,22 +219,20 @@ impl Org {
                     )
                 })
                 .await;
-            let answer = match sent {
-                Ok(answer) => answer,
-                // The host stopped answering in the middle of a session: the org may have
-                // been renamed. A fresh token names its current URL; go on there if it moved.
-                Err(e) if e.kind == TransportKind::Connect && !refreshed => {
-                    refreshed = true;
-                    let before = self.instance_url();
-                    self.invalidate(&token).await;
-                    self.access_token().await?;
-                    if self.instance_url().origin() == before.origin() {
-                        return Err(e.into());
-                    }
-                    continue;
+            // A host that does not answer is an outage, never a sign of a rename.
+            let answer = sent?;
+            // The documented sign of a rename in the middle of a session: the old host
+            // redirects. A fresh token names the org's current URL; go on there if it moved.
+            if is_moved(answer.status.as_u16()) && !refreshed {
+                refreshed = true;
+                let before = self.instance_url();
+                self.invalidate(&token).await;
+                self.access_token().await?;
+                if self.instance_url().origin() == before.origin() {
+                    return Ok(answer);
                 }
-                Err(e) => return Err(e.into()),
-            };
+                continue;
+            }
             if answer.status == reqwest::StatusCode::UNAUTHORIZED && !refreshed {
                 tracing::debug!("session expired; refreshing once");
                 self.invalidate(&token).await;

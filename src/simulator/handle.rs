@@ -18,6 +18,8 @@ pub struct OrgHandle {
     org: Arc<Org>,
     world: Arc<World>,
     served: Arc<Mutex<Option<Served>>>,
+    /// Listeners left at earlier addresses (redirects after a rename); dropped with the handle.
+    moved_from: Arc<Mutex<Vec<Served>>>,
 }
 
 impl OrgHandle {
@@ -72,9 +74,42 @@ impl OrgHandle {
         }
     }
 
-    /// A My Domain rename: the org moves to a new listener (new instance URL) and the old one
-    /// stops answering; the login endpoint names the new URL from then on.
+    /// A My Domain rename: the org moves to a new listener (new instance URL); the old host
+    /// answers every request with a 301 to the same path on the new one, as Salesforce's
+    /// "Redirect previous My Domain URLs" does; the login endpoint names the new URL from then
+    /// on.
     pub async fn rename(&self, new_name: &str) -> anyhow::Result<Url> {
+        let old = self.instance_url();
+        let new = self.rename_without_redirect(new_name).await?;
+        let served = super::moves::serve_redirect(&old, &new).await?;
+        self.moved_from
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(served);
+        Ok(new)
+    }
+
+    /// The org's host stops answering (nothing listens there): a network outage, not a rename.
+    pub async fn go_dark(&self) {
+        if let Some(served) = self.take_served() {
+            stop(served).await;
+        }
+    }
+
+    /// The org's host answers again at the same address after [`OrgHandle::go_dark`].
+    pub async fn come_back(&self) -> anyhow::Result<()> {
+        let app = OrgApp {
+            org: self.org.clone(),
+            world: self.world.clone(),
+        };
+        let addr = super::moves::socket_addr(&self.instance_url())?;
+        let (_, served) = serve(org_router(app), addr).await?;
+        *self.served.lock().unwrap_or_else(|p| p.into_inner()) = Some(served);
+        Ok(())
+    }
+
+    /// A rename after which the old host no longer answers at all (redirects disabled).
+    pub async fn rename_without_redirect(&self, new_name: &str) -> anyhow::Result<Url> {
         let app = OrgApp {
             org: self.org.clone(),
             world: self.world.clone(),
@@ -189,6 +224,7 @@ impl OrgHandle {
             org,
             world,
             served: Arc::new(Mutex::new(Some(served))),
+            moved_from: Arc::new(Mutex::new(Vec::new())),
         }
     }
 

@@ -17,6 +17,7 @@ pub mod ids;
 mod inspect;
 mod listener;
 mod metadata;
+mod moves;
 mod oauth;
 mod org;
 mod rest;

@@ -6,6 +6,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{StoreError, sealed};
+use crate::salesforce::eca::IpRelaxation;
 use crate::secrets::Sealer;
 
 /// A connection to add.
@@ -43,16 +44,30 @@ pub async fn insert_connection(
     new: &NewConnection,
     admin_refresh_token: &SecretString,
 ) -> Result<Uuid, StoreError> {
+    insert_connection_with_policy(pool, sealer, new, admin_refresh_token, None).await
+}
+
+/// [`insert_connection`] with the connection's own IP relaxation policy (`None`: the
+/// installation's `salesforce.ip_relaxation`), written in the same statement.
+pub async fn insert_connection_with_policy(
+    pool: &PgPool,
+    sealer: &Sealer,
+    new: &NewConnection,
+    admin_refresh_token: &SecretString,
+    ip_relaxation: Option<IpRelaxation>,
+) -> Result<Uuid, StoreError> {
     let id = Uuid::new_v4();
     let mut tx = pool.begin().await?;
     sqlx::query!(
-        "INSERT INTO connections (id, tenant_id, instance_url, required_fields, enabled)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO connections (id, tenant_id, instance_url, required_fields, enabled,
+                                  ip_relaxation)
+         VALUES ($1, $2, $3, $4, $5, $6)",
         id,
         new.tenant_id,
         new.instance_url,
         &new.required_fields,
         new.enabled,
+        ip_relaxation.map(IpRelaxation::column_value),
     )
     .execute(&mut *tx)
     .await?;
@@ -83,6 +98,23 @@ pub async fn set_enabled(pool: &PgPool, id: Uuid, enabled: bool) -> Result<i64, 
         "UPDATE connections SET enabled = $2 WHERE id = $1 RETURNING generation",
         id,
         enabled
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(StoreError::NotFound(id))
+}
+
+/// Sets the connection's own IP relaxation policy (`None`: back to the installation's
+/// `salesforce.ip_relaxation`). Returns the generation after the change.
+pub async fn set_ip_relaxation(
+    pool: &PgPool,
+    id: Uuid,
+    ip_relaxation: Option<IpRelaxation>,
+) -> Result<i64, StoreError> {
+    sqlx::query_scalar!(
+        "UPDATE connections SET ip_relaxation = $2 WHERE id = $1 RETURNING generation",
+        id,
+        ip_relaxation.map(IpRelaxation::column_value)
     )
     .fetch_optional(pool)
     .await?

@@ -26,6 +26,7 @@ pub use connections::{
     Connection, NewConnection, delete_connection, get_connection, insert_connection,
     request_reconnect, set_enabled, set_fields,
 };
+pub use connections::{insert_connection_with_policy, set_ip_relaxation};
 pub use error::{Rejection, StoreError};
 pub use events::{Event, append_event, recent_events};
 pub use phase::{Phase, UnknownPhase};

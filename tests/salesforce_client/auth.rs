@@ -4,6 +4,7 @@
 use connectord::{error_code::ErrorCode, salesforce::SalesforceError};
 use secrecy::SecretString;
 use serde_json::json;
+use url::Url;
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
     matchers::{method, path, query_param},
@@ -134,9 +135,10 @@ async fn a_redirecting_host_is_not_followed_and_the_login_url_names_the_new_inst
     let elsewhere = MockServer::start().await;
     let login = MockServer::start().await;
     let renamed = MockServer::start().await;
+    // Salesforce redirects a previous My Domain host with a 301 or a 307.
     Mock::given(method("POST"))
         .and(path("/services/oauth2/token"))
-        .respond_with(ResponseTemplate::new(302).insert_header(
+        .respond_with(ResponseTemplate::new(301).insert_header(
             "location",
             format!("{}/services/oauth2/token", elsewhere.uri()).as_str(),
         ))
@@ -176,39 +178,85 @@ async fn a_redirecting_host_is_not_followed_and_the_login_url_names_the_new_inst
     );
 }
 
+/// Issue 14 item 5: the org's own host answering for another org is not a rename.
 #[tokio::test]
-async fn a_different_instance_url_in_the_token_response_is_followed() {
+async fn a_token_from_the_orgs_own_host_naming_another_instance_is_an_org_mismatch() {
     let old = MockServer::start().await;
-    let renamed = MockServer::start().await;
+    let other = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/services/oauth2/token"))
         .respond_with(
-            ResponseTemplate::new(200).set_body_json(token_body(ACCESS_TOKEN, &renamed.uri())),
+            ResponseTemplate::new(200).set_body_json(token_body(ACCESS_TOKEN, &other.uri())),
         )
         .expect(1)
         .mount(&old)
         .await;
-    Mock::given(method("GET"))
-        .and(path(format!("{API}/query")))
-        .respond_with(query_answer(json!([])))
-        .expect(0)
-        .mount(&old)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("{API}/query")))
-        .respond_with(query_answer(json!([])))
-        .expect(1)
-        .mount(&renamed)
-        .await;
+    for server in [&old, &other] {
+        Mock::given(method("GET"))
+            .respond_with(query_answer(json!([])))
+            .expect(0)
+            .mount(server)
+            .await;
+    }
 
     let org = org_on(&old);
-    org.query::<IdOnly>("SELECT Id FROM Account").await.unwrap();
+    let e = org
+        .query::<IdOnly>("SELECT Id FROM Account")
+        .await
+        .unwrap_err();
 
-    assert_eq!(org.instance_url().origin(), url_of(&renamed).origin());
-    assert_eq!(
-        org.renamed_from().map(|u| u.origin()),
-        Some(url_of(&old).origin())
-    );
+    assert_eq!(e.error_code(), ErrorCode::OrgMismatch, "{e:?}");
+    assert_eq!(org.instance_url().origin(), url_of(&old).origin());
+}
+
+/// Issue 14 item 6: only the documented 301/307 of a previous My Domain host counts as moved.
+#[tokio::test]
+async fn a_302_from_the_token_endpoint_is_not_a_rename_and_the_login_host_is_never_asked() {
+    let old = MockServer::start().await;
+    let login = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/services/oauth2/token"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "https://x.example/"))
+        .expect(1)
+        .mount(&old)
+        .await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&login)
+        .await;
+
+    let e = client_for(&login)
+        .org(url_of(&old), SecretString::from(REFRESH_TOKEN))
+        .query::<IdOnly>("SELECT Id FROM Account")
+        .await
+        .unwrap_err();
+
+    assert_ne!(e.error_code(), ErrorCode::AdminTokenRevoked, "{e:?}");
+}
+
+/// Issue 14 item 6: a network blip is not a revoked token.
+#[tokio::test]
+async fn a_host_that_does_not_answer_is_unavailable_and_the_token_never_goes_to_the_login_host() {
+    let login = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&login)
+        .await;
+    // A port nothing listens on.
+    let dark = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dark_url = Url::parse(&format!("http://{}", dark.local_addr().unwrap())).unwrap();
+    drop(dark);
+
+    let e = client_for(&login)
+        .org(dark_url, SecretString::from(REFRESH_TOKEN))
+        .query::<IdOnly>("SELECT Id FROM Account")
+        .await
+        .unwrap_err();
+
+    assert_eq!(e.error_code(), ErrorCode::SalesforceUnavailable, "{e:?}");
+    assert!(e.is_retryable());
 }
 
 #[tokio::test]

@@ -26,11 +26,13 @@ pub fn settings(login_url: &str) -> SalesforceSettings {
         client_secret: SecretString::from(CLIENT_SECRET),
         api_version: "64.0".into(),
         login_url: Url::parse(login_url).unwrap(),
+        sandbox_login_url: Url::parse(login_url).unwrap(),
         allow_loopback_http: true,
         allowed_domains: vec!["my.salesforce.com".into()],
         government_cloud_domains: vec!["salesforce.mil".into()],
         government_cloud_instances: vec!["gs0".into()],
         ip_relaxation: Default::default(),
+        username_domain: "integration.connectord.invalid".into(),
         connect_timeout: Duration::from_secs(2),
         request_timeout: Duration::from_secs(2),
     }

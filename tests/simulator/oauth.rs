@@ -142,8 +142,19 @@ async fn the_login_endpoint_follows_a_my_domain_rename() {
     let old = env.org.instance_url();
     let new = env.org.rename("acme-renamed").await.expect("renamed");
     assert_ne!(old, new);
-    let old_answer = env.http.get(format!("{old}services/data/")).send().await;
-    assert!(old_answer.is_err(), "the old host must stop answering");
+    // The old host redirects, as Salesforce's previous My Domain hosts do (301 or 307).
+    let no_follow = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let old_answer = no_follow
+        .get(format!("{old}services/data/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old_answer.status().as_u16(), 301);
+    let location = old_answer.headers()["location"].to_str().unwrap();
+    assert_eq!(location, format!("{new}services/data/"));
     let token = env.org.admin_refresh_token();
     let (status, body) = token_call(
         &env.http,

@@ -56,7 +56,7 @@ fn user_body(names: &SetNames, tenant: &str) -> Value {
     json!({
         "Username": names.username,
         "Alias": names.alias,
-        "Email": format!("noreply@{}", super::names::USERNAME_DOMAIN),
+        "Email": names.email,
         "FirstName": "connectord",
         "LastName": format!("Integration {}", truncate(tenant, 60)),
         "ProfileId": "@{profile.records[0].Id}",
