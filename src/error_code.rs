@@ -17,10 +17,12 @@ pub enum ErrorCode {
     DeployFailed,
     SalesforceUnavailable,
     Internal,
+    /// A deploy did not finish within `salesforce.deploy_wait_limit` and was cancelled.
+    DeployTimedOut,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         Self::AdminTokenRevoked,
         Self::LicenseUnavailable,
         Self::GovernmentCloudUnsupported,
@@ -31,6 +33,7 @@ impl ErrorCode {
         Self::DeployFailed,
         Self::SalesforceUnavailable,
         Self::Internal,
+        Self::DeployTimedOut,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +48,7 @@ impl ErrorCode {
             Self::DeployFailed => "deploy_failed",
             Self::SalesforceUnavailable => "salesforce_unavailable",
             Self::Internal => "internal",
+            Self::DeployTimedOut => "deploy_timed_out",
         }
     }
 

@@ -8,7 +8,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use serde_json::json;
 use sqlx::PgPool;
 use tracing::{Instrument, info, info_span, warn};
@@ -211,13 +210,13 @@ impl Reconciler {
                 } else {
                     self.resync_interval
                 };
-                let next = (phase == Phase::Ready).then(|| Utc::now() + jittered(wait));
+                let next = (phase == Phase::Ready).then(|| jittered(wait));
                 let end = Finish {
                     phase,
                     generation: loaded.generation,
                     instance_url: &current,
                     error: None,
-                    next_attempt_at: next,
+                    next_attempt_in: next,
                 };
                 record::finish(&self.pool, id, &loaded.known, &end).await?;
                 span.record("phase", phase.as_str());
@@ -370,7 +369,7 @@ impl Reconciler {
             generation: loaded.generation,
             instance_url: &url,
             error: None,
-            next_attempt_at: None,
+            next_attempt_in: None,
         };
         record::finish(&self.pool, loaded.id, &loaded.known, &end).await?;
         Ok(Outcome::Settled(phase))

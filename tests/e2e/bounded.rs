@@ -1,0 +1,74 @@
+//! Bounded work (security review, issue 14 item 9): backoff from the database's clock, deploy
+//! wait limits with cancellation, Salesforce asking to slow down, creates whose answer was lost.
+
+use connectord::error_code::ErrorCode;
+use connectord::reconcile::Outcome;
+use connectord::simulator::SimulatorConfig;
+use connectord::store::Phase;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::support::World;
+
+const FIELDS: [&str; 1] = ["Account.Name"];
+
+/// A pool on the same database whose `now()` runs an hour ahead of this process's clock: what
+/// a replica whose clock is an hour behind the database sees.
+async fn pool_with_database_clock_ahead(pool: &PgPool) -> PgPool {
+    sqlx::query("CREATE SCHEMA IF NOT EXISTS skew")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE OR REPLACE FUNCTION skew.now() RETURNS timestamptz LANGUAGE sql STABLE
+           AS $$ SELECT pg_catalog.now() + interval '1 hour' $$",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    // pg_catalog named last: skew.now() is found before pg_catalog.now().
+    let options: PgConnectOptions = (*pool.connect_options())
+        .clone()
+        .options([("search_path", "public,skew,pg_catalog")]);
+    PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_replica_whose_clock_is_behind_the_database_keeps_its_backoff(pool: PgPool) {
+    let skewed = pool_with_database_clock_ahead(&pool).await;
+    let world = World::start(skewed.clone(), SimulatorConfig::with_orgs(1)).await;
+    let org = world.org("org1");
+    let id = world.add("acme", &org, &FIELDS, true).await;
+    org.faults().exhaust_api_allowance();
+
+    let outcome = world.reconciler.reconcile_once(id).await.unwrap();
+
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Failed {
+                code: ErrorCode::ApiLimitExceeded,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    let (waits, skew_seen): (bool, bool) = sqlx::query_as(
+        "SELECT s.next_attempt_at > now(), now() > pg_catalog.now() + interval '59 minutes'
+           FROM connection_status s WHERE s.connection_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&skewed)
+    .await
+    .unwrap();
+    assert!(skew_seen, "the test pool's now() is an hour ahead");
+    assert!(
+        waits,
+        "next_attempt_at must lie after the database's now(), not after the replica's clock"
+    );
+    assert_eq!(world.phase(id).await, Some(Phase::Failed));
+}
