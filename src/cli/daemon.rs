@@ -57,6 +57,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         pool,
         salesforce,
         health: health.clone(),
+        org_label: settings.metrics.org_label,
     };
     let served = CancellationToken::new();
     let http = tokio::spawn(crate::http::serve(listener, ops, served.clone()));

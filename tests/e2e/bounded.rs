@@ -72,3 +72,51 @@ async fn a_replica_whose_clock_is_behind_the_database_keeps_its_backoff(pool: Pg
     );
     assert_eq!(world.phase(id).await, Some(Phase::Failed));
 }
+
+/// Seconds from the database's now() to the connection's next attempt.
+async fn seconds_until_next_attempt(world: &World, id: uuid::Uuid) -> f64 {
+    sqlx::query_scalar(
+        "SELECT extract(epoch FROM s.next_attempt_at - now())::float8
+           FROM connection_status s WHERE s.connection_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&world.pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_hung_deploy_is_cancelled_at_its_wait_limit_and_not_retried_a_second_later(pool: PgPool) {
+    let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
+    let org = world.org("org1");
+    let id = world.add("acme", &org, &FIELDS, true).await;
+    org.faults().set_deploys_hang(true);
+
+    let outcome = world.reconciler.reconcile_once(id).await.unwrap();
+
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Failed {
+                code: ErrorCode::DeployTimedOut,
+                phase: Phase::Failed
+            }
+        ),
+        "{outcome:?}\n{}",
+        world.trail(id).await
+    );
+    assert_eq!(
+        org.api_calls().get("deploy_cancel"),
+        1,
+        "one cancel request"
+    );
+    let status = world.status(id).await;
+    assert_eq!(status.error_code.as_deref(), Some("deploy_timed_out"));
+    let message = status.error_message.unwrap_or_default();
+    assert!(message.contains("was cancelled"), "{message}");
+    let wait = seconds_until_next_attempt(&world, id).await;
+    assert!(
+        wait >= 5.0 * 60.0 - 5.0,
+        "retried after {wait} s, not at once"
+    );
+}

@@ -33,6 +33,7 @@ pub fn settings(login_url: &str) -> SalesforceSettings {
         ip_relaxation: Default::default(),
         connect_timeout: Duration::from_secs(2),
         request_timeout: Duration::from_secs(2),
+        deploy_wait_limit: Duration::from_secs(5),
     }
 }
 
