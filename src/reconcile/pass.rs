@@ -43,6 +43,8 @@ pub struct Reconciler {
     pub ip_relaxation: IpRelaxation,
     /// `reconciler.upgrades_per_minute`: in-place upgrades begun per minute, all processes.
     pub upgrades_per_minute: u32,
+    /// `reconciler.mapping_max_users`: most users member mapping reads from one org.
+    pub mapping_max_users: u32,
 }
 
 impl Reconciler {
@@ -60,6 +62,7 @@ impl Reconciler {
             resync_interval: settings.reconciler.resync_interval,
             ip_relaxation: settings.salesforce.ip_relaxation,
             upgrades_per_minute: settings.reconciler.upgrades_per_minute,
+            mapping_max_users: settings.reconciler.mapping_max_users,
         }
     }
 }
@@ -331,10 +334,11 @@ impl Reconciler {
     /// Automatic member mapping after a pass settled `ready` (if `auto_mapping` is on). Its
     /// failure never fails the pass: it is logged and recorded as an event.
     async fn map_members(&self, id: Uuid) -> anyhow::Result<()> {
-        let result = crate::mapping::sync(&self.pool, &self.salesforce, &self.sealer, id).await;
-        if let Err(error) = result {
+        let max = self.mapping_max_users;
+        let result = crate::mapping::sync(&self.pool, &self.salesforce, &self.sealer, id, max);
+        if let Err(error) = result.await {
             warn!(error = %error, "member mapping failed; the connection stays ready");
-            let detail = json!({ "error": error.to_string() });
+            let detail = json!({ "error": error.to_string(), "error_code": error.code() });
             record::event(&self.pool, id, "member_mapping", "failed", detail).await?;
         }
         Ok(())

@@ -27,7 +27,7 @@ mod org;
 mod parse_props;
 mod rest;
 
-pub use app::AppSession;
+pub use app::{AppSession, Bounded};
 pub use auth::{AccessToken, TOKEN_PATH};
 pub use error::{ComponentFailure, SalesforceError};
 pub use instance::{InstancePolicy, check_instance_url};

@@ -120,3 +120,54 @@ async fn a_hung_deploy_is_cancelled_at_its_wait_limit_and_not_retried_a_second_l
         "retried after {wait} s, not at once"
     );
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_org_with_more_users_than_the_mapping_cap_is_not_read_to_the_end_and_stays_ready(
+    pool: PgPool,
+) {
+    let cap = [("CONNECTORD__RECONCILER__MAPPING_MAX_USERS", "2")];
+    let world = World::start_with(pool.clone(), SimulatorConfig::with_orgs(1), &cap).await;
+    let org = world.org("org1");
+    sqlx::query("INSERT INTO tenant_members (tenant_id, member_id, email) VALUES ($1, $2, $3)")
+        .bind("acme")
+        .bind("m-alice")
+        .bind("alice@org1.example.com")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let id = world.add("acme", &org, &FIELDS, true).await;
+
+    // The pass settles ready; mapping stops with its own code and a remedy.
+    assert_eq!(world.converge(id).await, Outcome::Settled(Phase::Ready));
+    let trail = world.trail(id).await;
+    let failed = trail
+        .lines()
+        .find(|l| l.starts_with("member_mapping failed"))
+        .unwrap_or_else(|| panic!("no member_mapping failure in\n{trail}"));
+    assert!(
+        failed.contains(r#""error_code":"mapping_too_many_users""#)
+            && failed.contains("mapping_max_users"),
+        "{failed}"
+    );
+    let mapped: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM member_mappings WHERE connection_id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(mapped, 0);
+
+    // One page of users is read, not every page.
+    org.set_query_page_size(1);
+    org.reset_api_calls();
+    let r = &world.reconciler;
+    let result = connectord::mapping::sync(&pool, &r.salesforce, &r.sealer, id, 2).await;
+    assert!(
+        matches!(
+            result,
+            Err(connectord::mapping::MappingError::TooManyUsers { .. })
+        ),
+        "{result:?}"
+    );
+    assert_eq!(org.api_calls().get("query"), 1, "pages read");
+}
