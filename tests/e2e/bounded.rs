@@ -171,3 +171,71 @@ async fn an_org_with_more_users_than_the_mapping_cap_is_not_read_to_the_end_and_
     );
     assert_eq!(org.api_calls().get("query"), 1, "pages read");
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_user_create_whose_answer_was_lost_is_not_sent_again_and_the_user_is_adopted(
+    pool: PgPool,
+) {
+    let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
+    let org = world.org("org1");
+    let id = world.add("acme", &org, &FIELDS, true).await;
+    // The composite that creates the integration user is applied; its answer never arrives.
+    org.faults().lose_answer_after_applying(r#"sobjects/User""#);
+
+    let first = world.reconciler.reconcile_once(id).await.unwrap();
+
+    assert!(
+        matches!(
+            first,
+            Outcome::Failed {
+                code: ErrorCode::SalesforceUnavailable,
+                ..
+            }
+        ),
+        "{first:?}\n{}",
+        world.trail(id).await
+    );
+    assert_eq!(org.faults().sent_again_after_lost_answer(), 0, "not resent");
+    assert_eq!(world.converge(id).await, Outcome::Settled(Phase::Ready));
+    assert_eq!(
+        org.faults().sent_again_after_lost_answer(),
+        0,
+        "the next pass adopted the user by name rather than creating it again"
+    );
+    let snapshot = org.snapshot();
+    let username = world.status(id).await.integration_username.unwrap();
+    let users = snapshot
+        .users
+        .iter()
+        .filter(|u| u.username == username)
+        .count();
+    assert_eq!(users, 1, "one integration user");
+    assert_eq!(snapshot.active_integration_users().len(), 1);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_concurrent_request_limit_is_a_short_retry_and_not_the_daily_allowance(pool: PgPool) {
+    let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
+    let org = world.org("org1");
+    let id = world.add("acme", &org, &FIELDS, true).await;
+    org.faults().refuse_concurrent_requests(1);
+
+    let first = world.reconciler.reconcile_once(id).await.unwrap();
+
+    assert!(
+        matches!(
+            first,
+            Outcome::Failed {
+                code: ErrorCode::SalesforceUnavailable,
+                phase: Phase::Failed
+            }
+        ),
+        "{first:?}\n{}",
+        world.trail(id).await
+    );
+    let status = world.status(id).await;
+    assert_ne!(status.error_code.as_deref(), Some("api_limit_exceeded"));
+    let wait = seconds_until_next_attempt(&world, id).await;
+    assert!(wait < 5.0, "a short retry, not hours: {wait} s");
+    assert_eq!(world.converge(id).await, Outcome::Settled(Phase::Ready));
+}
