@@ -101,3 +101,25 @@ pub(super) fn jittered(base: Duration) -> Duration {
     let extra = rand::thread_rng().gen_range(0.0..0.2);
     base.mul_f64(1.0 + extra)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_that_names_a_wait_is_not_retried_sooner() {
+        let throttled = StepError::Salesforce(SalesforceError::Throttled {
+            detail: "HTTP 429".into(),
+            retry_after: Some(Duration::from_secs(600)),
+        });
+        assert_eq!(at_least(&throttled), Duration::from_secs(600));
+        let hung = StepError::Salesforce(SalesforceError::DeployTimedOut {
+            id: "0Af".into(),
+            canceled: true,
+        });
+        assert_eq!(at_least(&hung), AFTER_DEPLOY_TIMEOUT);
+        assert!(backoff(0).max(at_least(&hung)) >= Duration::from_secs(300));
+        let blip = StepError::Salesforce(SalesforceError::Unavailable { detail: "x".into() });
+        assert_eq!(at_least(&blip), Duration::ZERO);
+    }
+}
