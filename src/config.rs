@@ -46,6 +46,7 @@ pub struct Settings {
     pub log: LogSettings,
     /// `[vending]`: token lifetime and cache margin (`crate::vend`).
     pub vending: crate::vend::VendingSettings,
+    pub metrics: MetricsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -90,6 +91,9 @@ pub struct SalesforceSettings {
     pub connect_timeout: Duration,
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// How long a Metadata API deploy may run before it is cancelled (`deploy_timed_out`).
+    #[serde(with = "humantime_serde")]
+    pub deploy_wait_limit: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -112,12 +116,22 @@ pub struct ReconcilerSettings {
     pub shutdown_deadline: Duration,
     /// Share of an org's daily API allowance (0–1) above which it only gets urgent work.
     pub api_usage_threshold: f64,
+    /// Most users member mapping reads from one org in one run (`mapping_too_many_users`).
+    pub mapping_max_users: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSettings {
     pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Label `salesforce_api_usage_ratio` by org (its origin): one series per customer's
+    /// host. Off: one unlabelled series, the highest usage of any org.
+    pub org_label: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -54,6 +54,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     let tuning = Tuning {
         deploy_first_poll: Duration::from_millis(50),
         deploy_max_poll_interval: Duration::from_millis(500),
+        deploy_max_wait: sf_settings.deploy_wait_limit,
         ..Tuning::default()
     };
     let mut demo_settings = settings.clone();

@@ -29,6 +29,8 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     pub const ALL: &[ErrorCode] = &[
+    /// A deploy did not finish within `salesforce.deploy_wait_limit` and was cancelled.
+    DeployTimedOut,
         Self::AdminTokenRevoked,
         Self::LicenseUnavailable,
         Self::GovernmentCloudUnsupported,
@@ -42,6 +44,7 @@ impl ErrorCode {
         Self::TokenNotAvailable,
         Self::OrgMismatch,
         Self::OldOrgRemnants,
+        Self::DeployTimedOut,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +62,7 @@ impl ErrorCode {
             Self::TokenNotAvailable => "token_not_available",
             Self::OrgMismatch => "org_mismatch",
             Self::OldOrgRemnants => "old_org_remnants",
+            Self::DeployTimedOut => "deploy_timed_out",
         }
     }
 

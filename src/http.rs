@@ -31,6 +31,8 @@ pub struct Ops {
     pub health: Health,
     /// Token vending for agents (`POST /v1/connections/{id}/token`).
     pub vendor: crate::vend::Vendor,
+    /// `metrics.org_label`: one API-usage series per org (its host) rather than the highest.
+    pub org_label: bool,
 }
 
 pub fn router(ops: Ops) -> Router {
@@ -91,11 +93,17 @@ async fn render_metrics(State(ops): State<Ops>) -> impl IntoResponse {
     if let Ok(Ok(depth)) = tokio::time::timeout(DB_TIMEOUT, claim::queue_depth(&ops.pool)).await {
         metrics.due.set(depth);
     }
-    for (org, usage) in ops.salesforce.api_usage_all() {
-        metrics
-            .api_usage
-            .get_or_create(&vec![("org", org)])
-            .set(usage.fraction());
+    let usage = ops.salesforce.api_usage_all();
+    if ops.org_label {
+        for (org, usage) in usage {
+            metrics
+                .api_usage
+                .get_or_create(&vec![("org", org)])
+                .set(usage.fraction());
+        }
+    } else if let Some(highest) = usage.iter().map(|(_, u)| u.fraction()).reduce(f64::max) {
+        // One series whatever the number of customers, and no customer's host in it.
+        metrics.api_usage.get_or_create(&vec![]).set(highest);
     }
     ([(header::CONTENT_TYPE, OPENMETRICS)], metrics.render())
 }

@@ -16,3 +16,5 @@ mod failures;
 mod logs;
 #[path = "salesforce_client/rest.rs"]
 mod rest;
+#[path = "salesforce_client/throttling.rs"]
+mod throttling;

@@ -64,6 +64,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         salesforce,
         health: health.clone(),
         vendor,
+        org_label: settings.metrics.org_label,
     };
     let served = CancellationToken::new();
     let http = tokio::spawn(crate::http::serve(listener, ops, served.clone()));

@@ -26,6 +26,10 @@ pub enum MappingError {
     UserTaken { username: String, member: String },
     #[error("cannot open the sealed consumer secret (was secrets.key changed?): {0}")]
     Sealing(#[from] SealError),
+    #[error(
+        "mapping_too_many_users: the org has {at_least} or more active users, over reconciler.mapping_max_users ({max}), so automatic mapping read no further; raise that setting, or turn auto_mapping off and map members by hand (connectord mapping set / import). The connection itself is unaffected"
+    )]
+    TooManyUsers { at_least: u64, max: usize },
     #[error("instance URL {url}: {reason}")]
     InstanceUrl { url: String, reason: String },
     #[error(transparent)]
@@ -35,6 +39,15 @@ pub enum MappingError {
 }
 
 impl MappingError {
+    /// A stable code for the failures a person acts on, recorded with the `member_mapping`
+    /// event (`detail.error_code`).
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            MappingError::TooManyUsers { .. } => Some("mapping_too_many_users"),
+            _ => None,
+        }
+    }
+
     /// Errors in what the person asked for (exit 2), as opposed to failures (exit 1).
     pub fn is_bad_input(&self) -> bool {
         matches!(

@@ -1,13 +1,13 @@
 //! The org's users, read through the connection itself: a client-credentials token minted with
 //! the connection's consumer key and secret (the app connectord made), then SOQL with every
-//! page followed. What the app's execution user may read is what mapping sees.
+//! page followed (up to a cap for automatic mapping). What the app's execution user may read is what mapping sees.
 
 use uuid::Uuid;
 
 use super::error::MappingError;
 use super::model::OrgUser;
 use crate::reconcile::record;
-use crate::salesforce::{AppSession, Salesforce};
+use crate::salesforce::{AppSession, Bounded, Salesforce};
 use crate::secrets::{Purpose, Sealer};
 
 /// The active users automatic mapping matches against.
@@ -48,10 +48,17 @@ pub async fn session(
     Ok(salesforce.app_session(&url, &key, &secret).await?)
 }
 
-/// The org's active users.
-pub async fn active_users(session: &AppSession) -> Result<Vec<OrgUser>, MappingError> {
-    let users: Vec<OrgUser> = session.query(ACTIVE_USERS_SOQL).await?;
-    Ok(users.into_iter().filter(|u| u.is_active).collect())
+/// The org's active users, if there are no more than `max` (`reconciler.mapping_max_users`):
+/// an org with more is refused after its first page, `MappingError::TooManyUsers`.
+pub async fn active_users(session: &AppSession, max: u32) -> Result<Vec<OrgUser>, MappingError> {
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    match session
+        .query_at_most::<OrgUser>(ACTIVE_USERS_SOQL, max)
+        .await?
+    {
+        Bounded::All(users) => Ok(users.into_iter().filter(|u| u.is_active).collect()),
+        Bounded::TooMany { at_least } => Err(MappingError::TooManyUsers { at_least, max }),
+    }
 }
 
 /// Every user of the org.

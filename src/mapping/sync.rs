@@ -27,7 +27,8 @@ pub enum SyncReport {
     },
 }
 
-/// Runs automatic mapping for connection `id` if its `auto_mapping` is on. Reads the org only
+/// Runs automatic mapping for connection `id` if its `auto_mapping` is on, reading at most
+/// `max_users` of the org's users. Reads the org only
 /// when the tenant has members or the connection has mappings. Appends a `member_mapping`
 /// event when anything changed.
 pub async fn sync(
@@ -35,6 +36,7 @@ pub async fn sync(
     salesforce: &Salesforce,
     sealer: &Sealer,
     id: Uuid,
+    max_users: u32,
 ) -> Result<SyncReport, MappingError> {
     let Some(target) = store::target(pool, id).await? else {
         return Ok(SyncReport::Skipped);
@@ -62,7 +64,7 @@ pub async fn sync(
         });
     }
     let session = org_users::session(pool, salesforce, sealer, id).await?;
-    let users = org_users::active_users(&session).await?;
+    let users = org_users::active_users(&session, max_users).await?;
     let blocked = store::blocked(pool, id).await?;
     let decision = decide(Inputs {
         mode,

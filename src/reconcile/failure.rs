@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use rand::Rng;
 use tracing::warn;
 
@@ -12,9 +11,13 @@ use super::plan::Phase;
 use super::record::{self, Finish, Loaded};
 use super::steps::StepError;
 use crate::error_code::ErrorCode;
+use crate::salesforce::SalesforceError;
 
 const BACKOFF_BASE: Duration = Duration::from_secs(1);
 const BACKOFF_CAP: Duration = Duration::from_secs(15 * 60);
+/// After a deploy that hit its wait limit (and was cancelled): Salesforce's deploy queue is
+/// busy or stuck, so the next try waits at least this long rather than 1 s.
+const AFTER_DEPLOY_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
 impl Reconciler {
     /// Records the failed pass (phase, error code and message) and when to try again.
@@ -34,14 +37,14 @@ impl Reconciler {
             // The remedy is applied in the org or in connectord's settings, and neither tells
             // the daemon: look again at the resync interval. (After old-org remnants, that
             // next pass builds in the org the row names.)
-            (
-                Phase::ActionRequired,
-                Some(Utc::now() + jittered(self.resync_interval)),
-            )
+            (Phase::ActionRequired, Some(jittered(self.resync_interval)))
         } else if code.needs_a_person() {
             (Phase::ActionRequired, None)
         } else {
-            (Phase::Failed, Some(Utc::now() + backoff(loaded.attempts)))
+            (
+                Phase::Failed,
+                Some(backoff(loaded.attempts).max(at_least(&error))),
+            )
         };
         warn!(
             error_code = code.as_str(),
@@ -54,7 +57,7 @@ impl Reconciler {
             generation: loaded.generation,
             instance_url: url,
             error: Some((code, message)),
-            next_attempt_at: next,
+            next_attempt_in: next,
         };
         record::finish(&self.pool, loaded.id, &loaded.known, &end).await?;
         Ok(Outcome::Failed { phase, code })
@@ -77,16 +80,48 @@ fn cause_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// 1 s, 2 s, 4 s … up to 15 minutes, each with up to 20 % jitter.
-fn backoff(attempts: i32) -> chrono::Duration {
+fn backoff(attempts: i32) -> Duration {
     let exponent = attempts.clamp(0, 20) as u32;
     let base = BACKOFF_BASE
         .saturating_mul(2u32.saturating_pow(exponent))
         .min(BACKOFF_CAP);
-    chrono::Duration::from_std(jittered(base)).unwrap_or(chrono::Duration::seconds(900))
+    jittered(base)
+}
+
+/// The shortest wait a failure asks for: Salesforce's `Retry-After`, or the pause after a
+/// deploy that hit its wait limit.
+fn at_least(error: &StepError) -> Duration {
+    match error {
+        StepError::Salesforce(SalesforceError::DeployTimedOut { .. }) => AFTER_DEPLOY_TIMEOUT,
+        StepError::Salesforce(e) => e.retry_after().unwrap_or_default(),
+        _ => Duration::ZERO,
+    }
 }
 
 /// The duration plus up to 20 % more, so that work spreads out.
 pub(super) fn jittered(base: Duration) -> Duration {
     let extra = rand::thread_rng().gen_range(0.0..0.2);
     base.mul_f64(1.0 + extra)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_that_names_a_wait_is_not_retried_sooner() {
+        let throttled = StepError::Salesforce(SalesforceError::Throttled {
+            detail: "HTTP 429".into(),
+            retry_after: Some(Duration::from_secs(600)),
+        });
+        assert_eq!(at_least(&throttled), Duration::from_secs(600));
+        let hung = StepError::Salesforce(SalesforceError::DeployTimedOut {
+            id: "0Af".into(),
+            canceled: true,
+        });
+        assert_eq!(at_least(&hung), AFTER_DEPLOY_TIMEOUT);
+        assert!(backoff(0).max(at_least(&hung)) >= Duration::from_secs(300));
+        let blip = StepError::Salesforce(SalesforceError::Unavailable { detail: "x".into() });
+        assert_eq!(at_least(&blip), Duration::ZERO);
+    }
 }

@@ -8,7 +8,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use serde_json::json;
 use sqlx::PgPool;
 use tracing::{Instrument, info, info_span, warn};
@@ -44,6 +43,8 @@ pub struct Reconciler {
     pub ip_relaxation: IpRelaxation,
     /// `reconciler.upgrades_per_minute`: in-place upgrades begun per minute, all processes.
     pub upgrades_per_minute: u32,
+    /// `reconciler.mapping_max_users`: most users member mapping reads from one org.
+    pub mapping_max_users: u32,
 }
 
 impl Reconciler {
@@ -61,6 +62,7 @@ impl Reconciler {
             resync_interval: settings.reconciler.resync_interval,
             ip_relaxation: settings.salesforce.ip_relaxation,
             upgrades_per_minute: settings.reconciler.upgrades_per_minute,
+            mapping_max_users: settings.reconciler.mapping_max_users,
         }
     }
 }
@@ -229,13 +231,13 @@ impl Reconciler {
                 } else {
                     self.resync_interval
                 };
-                let next = (phase == Phase::Ready).then(|| Utc::now() + jittered(wait));
+                let next = (phase == Phase::Ready).then(|| jittered(wait));
                 let end = Finish {
                     phase,
                     generation: loaded.generation,
                     instance_url: &current,
                     error: None,
-                    next_attempt_at: next,
+                    next_attempt_in: next,
                 };
                 record::finish(&self.pool, id, &loaded.known, &end).await?;
                 span.record("phase", phase.as_str());
@@ -350,10 +352,11 @@ impl Reconciler {
     /// Automatic member mapping after a pass settled `ready` (if `auto_mapping` is on). Its
     /// failure never fails the pass: it is logged and recorded as an event.
     async fn map_members(&self, id: Uuid) -> anyhow::Result<()> {
-        let result = crate::mapping::sync(&self.pool, &self.salesforce, &self.sealer, id).await;
-        if let Err(error) = result {
+        let max = self.mapping_max_users;
+        let result = crate::mapping::sync(&self.pool, &self.salesforce, &self.sealer, id, max);
+        if let Err(error) = result.await {
             warn!(error = %error, "member mapping failed; the connection stays ready");
-            let detail = json!({ "error": error.to_string() });
+            let detail = json!({ "error": error.to_string(), "error_code": error.code() });
             record::event(&self.pool, id, "member_mapping", "failed", detail).await?;
         }
         Ok(())
@@ -372,7 +375,7 @@ impl Reconciler {
             generation: loaded.generation,
             instance_url: &url,
             error: None,
-            next_attempt_at: None,
+            next_attempt_in: None,
         };
         record::finish(&self.pool, loaded.id, &loaded.known, &end).await?;
         Ok(Outcome::Settled(phase))

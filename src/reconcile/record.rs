@@ -1,7 +1,6 @@
 //! The reconciler's reads and writes in PostgreSQL: the desired row, the known component sets,
 //! `connection_status` and the audit trail.
 
-use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -272,7 +271,9 @@ pub struct Finish<'a> {
     pub generation: i64,
     pub instance_url: &'a str,
     pub error: Option<(ErrorCode, String)>,
-    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When to look again, from the database's clock: `next_attempt_at = now() + this`, so a
+    /// replica whose clock is behind cannot shorten the wait.
+    pub next_attempt_in: Option<std::time::Duration>,
 }
 
 /// Writes the end of a pass: the phase, the error, and the details of the active set.
@@ -314,7 +315,8 @@ pub async fn finish(pool: &PgPool, id: Uuid, known: &Known, end: &Finish<'_>) ->
                   $9, $10, $11, $12, $13,
                   (SELECT cs.verified_at FROM component_sets cs
                     WHERE cs.connection_id = c.id AND cs.serial = $15),
-                  CASE WHEN $5::text IS NULL THEN 0 ELSE 1 END, $16, now(), $17
+                  CASE WHEN $5::text IS NULL THEN 0 ELSE 1 END,
+                  now() + make_interval(secs => $16::float8), now(), $17
              FROM connections c WHERE c.id = $1
            ON CONFLICT (connection_id) DO UPDATE SET
                 phase = EXCLUDED.phase, observed_generation = EXCLUDED.observed_generation,
@@ -347,7 +349,7 @@ pub async fn finish(pool: &PgPool, id: Uuid, known: &Known, end: &Finish<'_>) ->
         &granted,
         active.map(|a| a.serial),
         verified_serial,
-        end.next_attempt_at,
+        end.next_attempt_in.map(|d| d.as_secs_f64()),
         shape_version
     )
     .execute(pool)

@@ -28,10 +28,21 @@ impl std::fmt::Debug for AppSession {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Page<T> {
+    #[serde(default)]
+    total_size: Option<u64>,
     done: bool,
     records: Vec<T>,
     #[serde(default)]
     next_records_url: Option<String>,
+}
+
+/// What [`AppSession::query_at_most`] read.
+#[derive(Debug)]
+pub enum Bounded<T> {
+    /// Every record.
+    All(Vec<T>),
+    /// More than the limit: this many at least (Salesforce's `totalSize` when it gave one).
+    TooMany { at_least: u64 },
 }
 
 impl Salesforce {
@@ -64,11 +75,37 @@ impl AppSession {
 
     /// Runs a SOQL query and follows `nextRecordsUrl` until every record is read.
     pub async fn query<T: DeserializeOwned>(&self, soql: &str) -> Result<Vec<T>, SalesforceError> {
+        match self.query_at_most(soql, usize::MAX).await? {
+            Bounded::All(records) => Ok(records),
+            Bounded::TooMany { at_least } => Err(SalesforceError::BadResponse {
+                status: 200,
+                detail: format!("a query said it has {at_least} records"),
+            }),
+        }
+    }
+
+    /// Runs a SOQL query, following `nextRecordsUrl`, unless it has more than `max` records:
+    /// then no further page is read (the first page's `totalSize` tells, and the records read
+    /// are counted as well in case it does not).
+    pub async fn query_at_most<T: DeserializeOwned>(
+        &self,
+        soql: &str,
+        max: usize,
+    ) -> Result<Bounded<T>, SalesforceError> {
         let path = format!("/services/data/v{}/query", self.sf.api_version());
         let first: Page<T> = self.get(&path, Some(soql)).await?;
+        let total = first.total_size.unwrap_or(0);
+        if usize::try_from(total).map_or(true, |t| t > max) {
+            return Ok(Bounded::TooMany { at_least: total });
+        }
         let mut records = first.records;
         let mut next = (!first.done).then_some(first.next_records_url).flatten();
         while let Some(path) = next.take() {
+            if records.len() > max {
+                return Ok(Bounded::TooMany {
+                    at_least: records.len() as u64,
+                });
+            }
             if !path.starts_with("/services/data/") {
                 return Err(SalesforceError::BadResponse {
                     status: 200,
@@ -79,7 +116,12 @@ impl AppSession {
             records.extend(page.records);
             next = (!page.done).then_some(page.next_records_url).flatten();
         }
-        Ok(records)
+        if records.len() > max {
+            return Ok(Bounded::TooMany {
+                at_least: records.len() as u64,
+            });
+        }
+        Ok(Bounded::All(records))
     }
 
     async fn get<T: DeserializeOwned>(

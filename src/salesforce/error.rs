@@ -44,6 +44,16 @@ pub enum SalesforceError {
     )]
     ApiLimitExceeded,
 
+    /// Salesforce asked for fewer requests for a short while: HTTP 429 (with `Retry-After`
+    /// when it gave one), or the concurrent form of `REQUEST_LIMIT_EXCEEDED` (too many
+    /// long-running requests at once, e.g. "ConcurrentPerOrgLongTxn Limit exceeded"). Unlike
+    /// the daily allowance, this clears in seconds.
+    #[error("Salesforce is busy and asked connectord to slow down ({detail}); it will be retried")]
+    Throttled {
+        detail: String,
+        retry_after: Option<std::time::Duration>,
+    },
+
     #[error("Salesforce has no such record ({message})")]
     NotFound { message: String },
 
@@ -71,8 +81,11 @@ pub enum SalesforceError {
     #[error("deploying the app to Salesforce failed: {}", join_failures(failures))]
     DeployFailed { failures: Vec<ComponentFailure> },
 
-    #[error("the Salesforce deploy {id} did not finish in time; it will be checked again")]
-    DeployTimedOut { id: String },
+    #[error(
+        "the Salesforce deploy {id} did not finish within the deploy wait limit and was cancelled{}; it will be tried again later (Setup > Deployment Status shows the org's deploy queue)",
+        if *.canceled { "" } else { " (the cancellation was not confirmed)" }
+    )]
+    DeployTimedOut { id: String, canceled: bool },
 
     #[error("Salesforce rejected the request (HTTP {status}, {code}): {message}")]
     Rejected {
@@ -133,6 +146,7 @@ impl SalesforceError {
             Self::LicenseUnavailable { .. } => ErrorCode::LicenseUnavailable,
             Self::IpRestricted { .. } => ErrorCode::IpRestricted,
             Self::DeployFailed { .. } => ErrorCode::DeployFailed,
+            Self::DeployTimedOut { .. } => ErrorCode::DeployTimedOut,
             Self::InvalidInstanceUrl { .. } | Self::Redirected { .. } => {
                 ErrorCode::InvalidInstanceUrl
             }
@@ -141,7 +155,7 @@ impl SalesforceError {
             Self::SessionExpired
             | Self::Unavailable { .. }
             | Self::BadResponse { .. }
-            | Self::DeployTimedOut { .. } => ErrorCode::SalesforceUnavailable,
+            | Self::Throttled { .. } => ErrorCode::SalesforceUnavailable,
             Self::NotFound { .. }
             | Self::Duplicate { .. }
             | Self::Rejected { .. }
@@ -157,8 +171,17 @@ impl SalesforceError {
             Self::SessionExpired
                 | Self::Unavailable { .. }
                 | Self::BadResponse { .. }
+                | Self::Throttled { .. }
                 | Self::DeployTimedOut { .. }
         )
+    }
+
+    /// How long Salesforce asked to be left alone (`Retry-After`), if it said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::Throttled { retry_after, .. } => *retry_after,
+            _ => None,
+        }
     }
 }
 

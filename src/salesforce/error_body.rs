@@ -38,6 +38,13 @@ pub(crate) fn from_response(status: u16, body: &[u8]) -> SalesforceError {
     if (300..400).contains(&status) {
         return SalesforceError::Redirected { status };
     }
+    if status == 429 {
+        // Too Many Requests (RFC 6585 §4); the caller adds `Retry-After` from the headers.
+        return SalesforceError::Throttled {
+            detail: "HTTP 429 Too Many Requests".into(),
+            retry_after: None,
+        };
+    }
     if status >= 500 {
         return SalesforceError::Unavailable {
             detail: format!("HTTP {status}"),
@@ -90,6 +97,16 @@ pub(crate) fn from_api_error(status: u16, error: ApiError) -> SalesforceError {
     } = error;
     match code.as_str() {
         "INVALID_SESSION_ID" => SalesforceError::SessionExpired,
+        // The same code for two limits: the daily allowance ("TotalRequests Limit exceeded.")
+        // and too many long-running requests at once ("ConcurrentPerOrgLongTxn Limit
+        // exceeded", "ConcurrentRequests (Concurrent API Requests) Limit exceeded"), which
+        // clears in seconds. Sources in docs/salesforce-client.md.
+        "REQUEST_LIMIT_EXCEEDED" if message.to_ascii_lowercase().contains("concurrent") => {
+            SalesforceError::Throttled {
+                detail: message,
+                retry_after: None,
+            }
+        }
         "REQUEST_LIMIT_EXCEEDED" => SalesforceError::ApiLimitExceeded,
         "NOT_FOUND" | "ENTITY_IS_DELETED" => SalesforceError::NotFound { message },
         "DUPLICATE_VALUE"
@@ -172,6 +189,21 @@ mod tests {
         assert!(matches!(e, SalesforceError::ApiLimitExceeded));
         assert!(!e.is_retryable());
         assert_eq!(e.error_code(), ErrorCode::ApiLimitExceeded);
+    }
+
+    #[test]
+    fn the_concurrent_request_limit_is_a_short_retry_not_the_daily_allowance() {
+        for message in [
+            "ConcurrentPerOrgLongTxn Limit exceeded.",
+            "ConcurrentRequests (Concurrent API Requests) Limit exceeded",
+        ] {
+            let body =
+                serde_json::json!([{"message": message, "errorCode": "REQUEST_LIMIT_EXCEEDED"}]);
+            let e = from_response(403, body.to_string().as_bytes());
+            assert!(matches!(e, SalesforceError::Throttled { .. }), "{e:?}");
+            assert!(e.is_retryable());
+            assert_eq!(e.error_code(), ErrorCode::SalesforceUnavailable);
+        }
     }
 
     #[test]

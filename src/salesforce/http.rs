@@ -98,11 +98,12 @@ impl Http {
             api_usage = field::Empty,
             attempts = field::Empty,
         );
-        self.send_inner(url, build).instrument(span).await
+        self.send_inner(&method, url, build).instrument(span).await
     }
 
     async fn send_inner(
         &self,
+        method: &Method,
         url: &Url,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
     ) -> Result<Answer, Transport> {
@@ -127,7 +128,7 @@ impl Http {
                         Ok(body) => body,
                         Err(e) => {
                             let t = describe(&e);
-                            if last {
+                            if last || !may_resend(method, url, t.kind) {
                                 return Err(t);
                             }
                             self.pause(attempt, &t.detail).await;
@@ -139,6 +140,21 @@ impl Http {
                             .await;
                         continue;
                     }
+                    // 429: sent again once the wait Salesforce asked for is over, if it is
+                    // short; otherwise the answer goes up and the next pass waits for it.
+                    if status == StatusCode::TOO_MANY_REQUESTS && !last {
+                        let asked = retry_after(&headers);
+                        if let Some(wait) = asked.filter(|w| *w <= RETRY_AFTER_WAIT_MAX) {
+                            let wait = wait.max(backoff(self.tuning.retry_base, attempt));
+                            tracing::debug!(
+                                attempt,
+                                delay_ms = wait.as_millis() as u64,
+                                "retrying"
+                            );
+                            crate::slot::idle(wait).await;
+                            continue;
+                        }
+                    }
                     return Ok(Answer {
                         status,
                         headers,
@@ -147,7 +163,7 @@ impl Http {
                 }
                 Err(e) => {
                     let t = describe(&e);
-                    if last {
+                    if last || !may_resend(method, url, t.kind) {
                         tracing::warn!(detail = %t.detail, "salesforce call failed");
                         return Err(t);
                     }
@@ -181,6 +197,35 @@ impl Http {
     }
 }
 
+/// The longest `Retry-After` waited out within a call; a longer one ends the pass and the
+/// connection's next attempt is scheduled after it.
+pub(crate) const RETRY_AFTER_WAIT_MAX: Duration = Duration::from_secs(30);
+
+/// Whether a request that got no (whole) answer may be sent again. One that never connected
+/// delivered nothing. A POST that timed out or broke after it was sent may have been applied
+/// (a create, a composite, a deploy): it is not resent; the next pass reads the org and adopts
+/// what exists by its deterministic name. Token grants are POSTs that create nothing.
+pub(crate) fn may_resend(method: &Method, url: &Url, kind: TransportKind) -> bool {
+    kind == TransportKind::Connect
+        || *method != Method::POST
+        || url.path().starts_with("/services/oauth2/")
+}
+
+/// `Retry-After` (RFC 9110 §10.2.3): a number of seconds, or an HTTP date.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
 /// Exponential backoff with jitter: `base * 2^(attempt-1)`, scaled by a random 50–100 %.
 pub(crate) fn backoff(base: Duration, attempt: u32) -> Duration {
     let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(10));
@@ -210,6 +255,32 @@ fn describe(e: &reqwest::Error) -> Transport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_is_read_in_seconds_or_as_a_date() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        let later = chrono::Utc::now() + chrono::Duration::seconds(120);
+        let date = later.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        headers.insert(reqwest::header::RETRY_AFTER, date.parse().unwrap());
+        let wait = retry_after(&headers).unwrap();
+        assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120));
+        headers.insert(reqwest::header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn a_post_that_may_have_been_applied_is_not_resent_but_a_token_grant_is() {
+        let data = Url::parse("https://x.my.salesforce.com/services/data/v64.0/composite").unwrap();
+        let token = Url::parse("https://x.my.salesforce.com/services/oauth2/token").unwrap();
+        assert!(!may_resend(&Method::POST, &data, TransportKind::Timeout));
+        assert!(!may_resend(&Method::POST, &data, TransportKind::Other));
+        assert!(may_resend(&Method::POST, &data, TransportKind::Connect));
+        assert!(may_resend(&Method::GET, &data, TransportKind::Timeout));
+        assert!(may_resend(&Method::POST, &token, TransportKind::Timeout));
+    }
 
     #[test]
     fn backoff_grows_and_stays_within_its_jitter_band() {

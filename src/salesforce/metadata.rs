@@ -146,23 +146,10 @@ impl Org {
         let status_path = format!("{path}/{id}");
         loop {
             if Instant::now() + wait > deadline {
-                return Err(SalesforceError::DeployTimedOut { id });
+                return self.cancel(&status_path, id, &tuning).await;
             }
             crate::slot::idle(wait).await;
-            let answer: DeployAnswer = self
-                .call_json(
-                    Method::GET,
-                    &status_path,
-                    &[("includeDetails", "true")],
-                    |r| r,
-                )
-                .await?;
-            let result = answer
-                .deploy_result
-                .ok_or_else(|| SalesforceError::BadResponse {
-                    status: 200,
-                    detail: "deploy status without deployResult".into(),
-                })?;
+            let result = self.deploy_status(&status_path).await?;
             if result.done {
                 return finish(id, result);
             }
@@ -170,7 +157,77 @@ impl Org {
             wait = next_wait(wait, tuning.deploy_max_poll_interval);
         }
     }
+
+    async fn deploy_status(&self, status_path: &str) -> Result<DeployResult, SalesforceError> {
+        let answer: DeployAnswer = self
+            .call_json(
+                Method::GET,
+                status_path,
+                &[("includeDetails", "true")],
+                |r| r,
+            )
+            .await?;
+        answer
+            .deploy_result
+            .ok_or_else(|| SalesforceError::BadResponse {
+                status: 200,
+                detail: "deploy status without deployResult".into(),
+            })
+    }
+
+    /// The deploy hit its wait limit: asks Salesforce to cancel it (`PATCH` of the
+    /// deployRequest with `{"deployResult":{"status":"Canceling"}}`, answered 202 with
+    /// `Canceling` or `Canceled`), then polls a few times for the end. A deploy that finished
+    /// meanwhile is reported as it ended; otherwise `DeployTimedOut`.
+    async fn cancel(
+        &self,
+        status_path: &str,
+        id: String,
+        tuning: &super::Tuning,
+    ) -> Result<DeployOutcome, SalesforceError> {
+        tracing::warn!(deploy_id = %id, "deploy hit its wait limit; cancelling it");
+        let asked: Result<DeployAnswer, _> = self
+            .call_json(Method::PATCH, status_path, &[], |r| {
+                r.header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(CANCEL_BODY)
+            })
+            .await;
+        let mut result = match asked {
+            Ok(answer) => answer.deploy_result,
+            Err(error) => {
+                tracing::warn!(deploy_id = %id, error = %error, "the deploy could not be cancelled");
+                return Err(SalesforceError::DeployTimedOut {
+                    id,
+                    canceled: false,
+                });
+            }
+        };
+        for poll in 0..=CANCEL_POLLS {
+            match result {
+                Some(r) if r.done && r.status == "Canceled" => {
+                    tracing::info!(deploy_id = %id, "deploy cancelled");
+                    return Err(SalesforceError::DeployTimedOut { id, canceled: true });
+                }
+                Some(r) if r.done => return finish(id, r),
+                _ if poll == CANCEL_POLLS => break,
+                _ => {}
+            }
+            crate::slot::idle(tuning.deploy_max_poll_interval).await;
+            result = self.deploy_status(status_path).await.ok();
+        }
+        Err(SalesforceError::DeployTimedOut {
+            id,
+            canceled: false,
+        })
+    }
 }
+
+/// The body that asks Salesforce to cancel a deploy in progress (Metadata API Developer Guide,
+/// "Cancel a Deployment in Progress Using REST").
+pub const CANCEL_BODY: &str = r#"{"deployResult":{"status":"Canceling"}}"#;
+
+/// Status polls after a cancel request before giving up on seeing `Canceled`.
+const CANCEL_POLLS: u32 = 3;
 
 fn deploy_form(zip: &bytes::Bytes) -> Form {
     let json = Part::text(DEPLOY_OPTIONS)

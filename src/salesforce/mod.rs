@@ -27,7 +27,7 @@ mod org;
 mod parse_props;
 mod rest;
 
-pub use app::AppSession;
+pub use app::{AppSession, Bounded};
 pub use auth::{AccessToken, TOKEN_PATH};
 pub use error::{ComponentFailure, SalesforceError};
 pub use instance::{InstancePolicy, check_instance_url};
@@ -47,7 +47,8 @@ pub struct Tuning {
     pub deploy_first_poll: Duration,
     /// Longest wait between two deploy status polls.
     pub deploy_max_poll_interval: Duration,
-    /// Total time a deploy may take before `DeployTimedOut`.
+    /// Total time a deploy may take before it is cancelled and `DeployTimedOut`
+    /// (`salesforce.deploy_wait_limit`).
     pub deploy_max_wait: Duration,
 }
 
@@ -84,7 +85,11 @@ struct Shared {
 
 impl Salesforce {
     pub fn new(settings: &SalesforceSettings) -> Result<Self, SalesforceError> {
-        Self::with_tuning(settings, Tuning::default())
+        let tuning = Tuning {
+            deploy_max_wait: settings.deploy_wait_limit,
+            ..Tuning::default()
+        };
+        Self::with_tuning(settings, tuning)
     }
 
     pub fn with_tuning(

@@ -276,7 +276,13 @@ impl Org {
 pub(crate) fn decode<T: DeserializeOwned>(answer: &Answer) -> Result<T, SalesforceError> {
     let status = answer.status.as_u16();
     if !answer.status.is_success() {
-        return Err(from_response(status, &answer.body));
+        return Err(match from_response(status, &answer.body) {
+            SalesforceError::Throttled { detail, .. } => SalesforceError::Throttled {
+                detail,
+                retry_after: super::http::retry_after(&answer.headers),
+            },
+            other => other,
+        });
     }
     match serde_json::from_slice::<T>(&answer.body) {
         Ok(value) => Ok(value),

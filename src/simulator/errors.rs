@@ -56,6 +56,15 @@ impl SfError {
         )
     }
 
+    /// Too many long-running requests at once (not the daily allowance).
+    pub fn concurrent_limit_exceeded() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "REQUEST_LIMIT_EXCEEDED",
+            "ConcurrentPerOrgLongTxn Limit exceeded.",
+        )
+    }
+
     pub fn malformed_json(detail: impl std::fmt::Display) -> Self {
         Self::bad_request("JSON_PARSER_ERROR", format!("Unexpected JSON: {detail}"))
     }

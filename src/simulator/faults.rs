@@ -21,6 +21,10 @@ pub struct FaultState {
     fail_next_deploy: Mutex<Option<String>>,
     hang_deploys: AtomicBool,
     ip_restrictions: Mutex<IpRestrictions>,
+    /// The next POST whose body holds this text is applied, then its answer is lost.
+    lose_answer_to: Mutex<Option<LostAnswer>>,
+    /// REST calls still to be refused with the concurrent-request limit.
+    concurrent_refusals: AtomicU32,
 }
 
 /// Which token grants the org's IP restrictions refuse, as if connectord called from an
@@ -49,8 +53,19 @@ impl Default for FaultState {
             fail_next_deploy: Mutex::new(None),
             hang_deploys: AtomicBool::new(false),
             ip_restrictions: Mutex::new(IpRestrictions::Off),
+            lose_answer_to: Mutex::new(None),
+            concurrent_refusals: AtomicU32::new(0),
         }
     }
+}
+
+/// [`Faults::lose_answer_after_applying`]: what to match, and what came after.
+#[derive(Debug, Clone, Default)]
+struct LostAnswer {
+    needle: String,
+    lost: bool,
+    /// POSTs with the same text that arrived after the lost answer.
+    sent_again: u32,
 }
 
 /// What the fault layer decided for one call.
@@ -98,6 +113,35 @@ impl FaultState {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take()
+    }
+
+    /// Whether this POST body is the one whose answer is to be lost. A later POST with the
+    /// same text is let through and counted ([`Faults::sent_again_after_lost_answer`]).
+    pub fn take_lost_answer(&self, body: &[u8]) -> bool {
+        let mut guard = self
+            .lose_answer_to
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let Some(lose) = guard.as_mut() else {
+            return false;
+        };
+        let needle = lose.needle.as_bytes();
+        if needle.is_empty() || !body.windows(needle.len()).any(|w| w == needle) {
+            return false;
+        }
+        if lose.lost {
+            lose.sent_again += 1;
+            return false;
+        }
+        lose.lost = true;
+        true
+    }
+
+    /// Whether this REST call is refused with the concurrent-request limit (consumed if so).
+    pub fn take_concurrent_refusal(&self) -> bool {
+        self.concurrent_refusals
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
     }
 
     pub fn deploys_hang(&self) -> bool {
@@ -171,6 +215,40 @@ impl Faults {
         state.api_used = state.config.daily_api_limit;
     }
 
+    /// The next POST whose body contains `needle` is applied as usual, then its connection is
+    /// closed before the answer is sent: the caller cannot know whether it took effect (as
+    /// after a timeout).
+    pub fn lose_answer_after_applying(&self, needle: impl Into<String>) {
+        *self
+            .state()
+            .lose_answer_to
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(LostAnswer {
+            needle: needle.into(),
+            ..LostAnswer::default()
+        });
+    }
+
+    /// How many POSTs with the text of [`Faults::lose_answer_after_applying`] arrived after
+    /// the one whose answer was lost.
+    pub fn sent_again_after_lost_answer(&self) -> u32 {
+        self.state()
+            .lose_answer_to
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map_or(0, |l| l.sent_again)
+    }
+
+    /// The next `calls` REST calls are refused with the concurrent form of the request limit:
+    /// 403 `[{"message":"ConcurrentPerOrgLongTxn Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]`
+    /// (too many long-running requests at once; the daily allowance is untouched).
+    pub fn refuse_concurrent_requests(&self, calls: u32) {
+        self.state()
+            .concurrent_refusals
+            .store(calls, Ordering::Relaxed);
+    }
+
     /// The next deploy fails with one component failure carrying `message`.
     pub fn fail_next_deploy(&self, message: impl Into<String>) {
         *self
@@ -205,6 +283,12 @@ impl Faults {
         self.set_error_rate(0.0, 0);
         self.set_drop_rate(0.0, 0);
         self.set_deploys_hang(false);
+        self.refuse_concurrent_requests(0);
+        self.state()
+            .lose_answer_to
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         self.state()
             .fail_next_deploy
             .lock()

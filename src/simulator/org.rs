@@ -161,6 +161,16 @@ pub struct Deploy {
     pub polls_until_done: Option<u32>,
     pub package: super::metadata::package::Package,
     pub outcome: Option<super::metadata::deploy::Outcome>,
+    /// Where a cancellation stands: `Canceling` once asked, `Canceled` from the next poll.
+    pub cancel: Option<Cancel>,
+}
+
+/// A deploy's cancellation (Metadata API Developer Guide, "Cancel a Deployment in Progress
+/// Using REST": processed asynchronously, `Canceling` then `Canceled`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancel {
+    Canceling,
+    Canceled,
 }
 
 /// What a query cursor still has to return.

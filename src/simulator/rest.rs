@@ -54,6 +54,7 @@ pub fn kind_of(method: &Method, segments: &[&str]) -> &'static str {
         (["composite", "sobjects", ..], _) => "composite_sobjects",
         (["composite", ..], _) => "composite",
         (["metadata", "deployRequest"], _) => "deploy",
+        (["metadata", "deployRequest", _], "PATCH") => "deploy_cancel",
         (["metadata", ..], _) => "deploy_status",
         (["apps", ..], _) => "oauth_credentials",
         _ => "other",
@@ -85,6 +86,7 @@ pub fn route(ctx: &mut Ctx, call: &Call) -> Answer {
             metadata::submit(ctx, call.content_type, call.body)
         }
         (["metadata", "deployRequest", id], "GET") => metadata::status(ctx, id, &call.query),
+        (["metadata", "deployRequest", id], "PATCH") => metadata::cancel(ctx, id, call.body),
         (["apps", "oauth", "credentials", app], "GET") => connect::consumers(ctx, app),
         (["apps", "oauth", "credentials", app, consumer], "GET") => {
             connect::credentials(ctx, app, consumer, call.query.get("part"))

@@ -77,6 +77,29 @@ async fn faults_layer(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    if request.uri().path().starts_with("/services/data/v") && faults.take_concurrent_refusal() {
+        let e = SfError::concurrent_limit_exceeded();
+        return (e.status, axum::Json(e.body())).into_response();
+    }
+    if request.method() == Method::POST {
+        let (parts, body) = request.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+            return StatusCode::BAD_REQUEST.into_response();
+        };
+        let lose = faults.take_lost_answer(&bytes);
+        let request = Request::from_parts(parts, axum::body::Body::from(bytes));
+        if lose {
+            let applied = next.run(request).await;
+            conn.kill();
+            drop(applied);
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+        return injected(faults, conn, request, next).await;
+    }
+    injected(faults, conn, request, next).await
+}
+
+async fn injected(faults: &FaultState, conn: ConnInfo, request: Request, next: Next) -> Response {
     match faults.draw() {
         Injected::None => next.run(request).await,
         Injected::Drop => {

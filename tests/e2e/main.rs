@@ -1,6 +1,7 @@
 //! End-to-end: the reconciler against the Salesforce simulator and a real PostgreSQL.
 
 mod bad_input;
+mod bounded;
 mod commands;
 mod crash;
 mod evolve;

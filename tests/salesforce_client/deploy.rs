@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use serde_json::json;
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
-    matchers::{bearer_token, method, path, query_param},
+    matchers::{bearer_token, body_json, method, path, query_param},
 };
 
 use crate::support::*;
@@ -137,12 +137,21 @@ async fn a_failed_deploy_reports_each_component_failure() {
 }
 
 #[tokio::test]
-async fn a_deploy_that_never_finishes_times_out_with_its_id() {
+async fn a_deploy_past_its_wait_limit_is_cancelled_and_times_out_with_its_id() {
     let server = MockServer::start().await;
     submitted(&server).await;
     Mock::given(method("GET"))
         .and(path(format!("{}/0Af5g00000ABC", deploy_path())))
         .respond_with(ResponseTemplate::new(200).set_body_json(status(false, "InProgress")))
+        .mount(&server)
+        .await;
+    // Metadata API Developer Guide, "Cancel a Deployment in Progress Using REST".
+    Mock::given(method("PATCH"))
+        .and(path(format!("{}/0Af5g00000ABC", deploy_path())))
+        .and(bearer_token(ACCESS_TOKEN))
+        .and(body_json(json!({"deployResult": {"status": "Canceling"}})))
+        .respond_with(ResponseTemplate::new(202).set_body_json(status(true, "Canceled")))
+        .expect(1)
         .mount(&server)
         .await;
     let mut tuning = tuning();
@@ -153,8 +162,9 @@ async fn a_deploy_that_never_finishes_times_out_with_its_id() {
     let e = org.deploy(package()).await.unwrap_err();
 
     assert!(
-        matches!(e, SalesforceError::DeployTimedOut { ref id } if id == "0Af5g00000ABC"),
+        matches!(e, SalesforceError::DeployTimedOut { ref id, canceled: true } if id == "0Af5g00000ABC"),
         "{e:?}"
     );
     assert!(e.is_retryable());
+    assert_eq!(e.error_code().as_str(), "deploy_timed_out");
 }

@@ -35,6 +35,7 @@ pub fn settings(login_url: &str) -> SalesforceSettings {
         username_domain: "integration.connectord.invalid".into(),
         connect_timeout: Duration::from_secs(2),
         request_timeout: Duration::from_secs(2),
+        deploy_wait_limit: Duration::from_secs(5),
     }
 }
 

@@ -15,25 +15,30 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::errors::SfError;
-use super::org::Deploy;
+use super::org::{Cancel, Deploy};
 use super::rest::{Answer, Ctx};
 
 fn render(ctx: &Ctx, d: &Deploy, details: bool) -> Value {
     let created = d
         .created
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let (status, done, success, completed) = match &d.outcome {
-        Some(o) => (
-            if o.success { "Succeeded" } else { "Failed" },
-            true,
-            o.success,
-            Some(
-                o.completed
-                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    let now = || Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    let (status, done, success, completed) = match (&d.outcome, d.cancel) {
+        (None, Some(Cancel::Canceling)) => ("Canceling", false, false, None),
+        (None, Some(Cancel::Canceled)) => ("Canceled", true, false, now()),
+        (outcome, _) => match outcome {
+            Some(o) => (
+                if o.success { "Succeeded" } else { "Failed" },
+                true,
+                o.success,
+                Some(
+                    o.completed
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                ),
             ),
-        ),
-        None if d.polls == 0 => ("Pending", false, false, None),
-        None => ("InProgress", false, false, None),
+            None if d.polls == 0 => ("Pending", false, false, None),
+            None => ("InProgress", false, false, None),
+        },
     };
     let total = d.package.components.len() + d.package.destructive.len();
     let errors = d.outcome.as_ref().map_or(0, |o| o.failures.len());
@@ -106,6 +111,7 @@ pub fn submit(ctx: &mut Ctx, content_type: Option<&str>, body: &[u8]) -> Answer 
         polls_until_done: Some(ctx.state.config.deploy_polls_until_done.max(1)),
         package,
         outcome: None,
+        cancel: None,
     };
     let body = render(ctx, &deploy, false);
     ctx.state.deploys.insert(id, deploy);
@@ -120,8 +126,11 @@ pub fn status(ctx: &mut Ctx, id: &str, query: &HashMap<String, String>) -> Answe
         return Err(SfError::not_found());
     };
     d.polls += 1;
+    if d.outcome.is_none() && d.cancel.is_some() {
+        d.cancel = Some(Cancel::Canceled);
+    }
     let due = d.polls_until_done.is_some_and(|n| d.polls >= n);
-    if d.outcome.is_none() && due && !ctx.faults.deploys_hang() {
+    if d.outcome.is_none() && d.cancel.is_none() && due && !ctx.faults.deploys_hang() {
         let forced = ctx.faults.take_deploy_failure();
         if d.check_only {
             let snapshot = ctx.state.data.clone();
@@ -140,4 +149,28 @@ pub fn status(ctx: &mut Ctx, id: &str, query: &HashMap<String, String>) -> Answe
     let body = render(ctx, &d, details);
     ctx.state.deploys.insert(id.to_string(), d);
     Ok((StatusCode::OK, Some(body)))
+}
+
+/// `PATCH …/deployRequest/{id}` with `{"deployResult":{"status":"Canceling"}}`: asks for the
+/// deploy to be cancelled. Answers 202 with the deploy as it now stands (`Canceling`; a deploy
+/// that already finished keeps its status, *assumed*: the guide does not say).
+pub fn cancel(ctx: &mut Ctx, id: &str, body: &[u8]) -> Answer {
+    let asked: Value = serde_json::from_slice(body).map_err(SfError::malformed_json)?;
+    let status = asked
+        .pointer("/deployResult/status")
+        .and_then(Value::as_str);
+    if status != Some("Canceling") {
+        return Err(SfError::bad_request(
+            "INVALID_INPUT",
+            "Only a status of Canceling can be set on a deployRequest",
+        ));
+    }
+    let Some(d) = ctx.state.deploys.get_mut(id) else {
+        return Err(SfError::not_found());
+    };
+    if d.outcome.is_none() && d.cancel.is_none() {
+        d.cancel = Some(Cancel::Canceling);
+    }
+    let d = d.clone();
+    Ok((StatusCode::ACCEPTED, Some(render(ctx, &d, false))))
 }
