@@ -25,12 +25,12 @@ pub enum ErrorCode {
     /// The row was pointed at another org and the old org could not be cleaned up: what is
     /// left there is listed (issue 14 item 5).
     OldOrgRemnants,
+    /// A deploy did not finish within `salesforce.deploy_wait_limit` and was cancelled.
+    DeployTimedOut,
 }
 
 impl ErrorCode {
     pub const ALL: &[ErrorCode] = &[
-    /// A deploy did not finish within `salesforce.deploy_wait_limit` and was cancelled.
-    DeployTimedOut,
         Self::AdminTokenRevoked,
         Self::LicenseUnavailable,
         Self::GovernmentCloudUnsupported,

@@ -19,6 +19,7 @@ async fn serve(world: &World) -> String {
         salesforce: world.reconciler.salesforce.clone(),
         health: connectord::daemon::Health::default(),
         vendor: vendor(world, &[]),
+        org_label: false,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
