@@ -2,6 +2,7 @@
 //! Each `#[sqlx::test]` gets a fresh database (migrated unless it says otherwise).
 
 mod cli;
+mod definer;
 mod due;
 mod generation;
 mod helpers;
