@@ -10,3 +10,4 @@ mod notify;
 mod remove;
 mod rules;
 mod sealing;
+mod tenant;
