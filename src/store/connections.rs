@@ -6,7 +6,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{StoreError, sealed};
-use crate::secrets::Sealer;
+use crate::secrets::{Owner, Sealer};
 
 /// A connection to add.
 #[derive(Debug, Clone)]
@@ -56,7 +56,8 @@ pub async fn insert_connection(
     )
     .execute(&mut *tx)
     .await?;
-    sealed::put_refresh_token(&mut tx, sealer, id, admin_refresh_token).await?;
+    let owner = Owner::new(id, &new.tenant_id);
+    sealed::put_refresh_token(&mut tx, sealer, owner, admin_refresh_token).await?;
     tx.commit().await?;
     Ok(id)
 }

@@ -11,3 +11,4 @@ mod remove;
 mod rules;
 mod sealing;
 mod tenant;
+mod tenant_seal;
