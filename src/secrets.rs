@@ -1,7 +1,8 @@
 //! Credentials sealed at rest with `secrets.key`.
 //!
 //! AES-256-GCM with a random 96-bit nonce. The associated data binds a sealed value to the
-//! connection it belongs to and to its purpose, so a value copied to another row or column
+//! connection it belongs to, to its purpose and (format 2) to the connection's tenant, so a
+//! value copied to another row or column, or left behind on a row moved to another tenant,
 //! does not open. The stored form is
 //!
 //! ```text
@@ -11,6 +12,11 @@
 //! The key id names the key that sealed a value without revealing it, so that a value sealed
 //! with one of `secrets.previous_keys` still opens during a rotation and can be found and
 //! resealed with the current key ([`Sealer::needs_reseal`]).
+//!
+//! Format 1 bound the connection id and the purpose only. Format 2 adds the tenant; it is
+//! what [`Sealer::seal`] writes when it is given an [`Owner`] with a tenant. A format 1 value
+//! still opens (without a tenant to check), and asks to be sealed again once its tenant is
+//! known.
 
 use std::fmt;
 
@@ -27,7 +33,10 @@ use uuid::Uuid;
 
 use crate::config::{ConfigError, SecretSettings};
 
-const VERSION: u8 = 1;
+/// The format without the tenant in the associated data.
+const VERSION_1: u8 = 1;
+/// The format with the tenant in the associated data.
+const VERSION_2: u8 = 2;
 const KEY_ID_LEN: usize = 8;
 const NONCE_LEN: usize = 12;
 const HEADER_LEN: usize = 1 + KEY_ID_LEN + NONCE_LEN;
@@ -35,6 +44,30 @@ const HEADER_LEN: usize = 1 + KEY_ID_LEN + NONCE_LEN;
 /// The block encrypted to derive a key id. Not the zero block: AES of the zero block is
 /// GCM's hashing subkey, which must stay secret.
 const KEY_ID_BLOCK: [u8; 16] = *b"connectord keyid";
+
+/// Whose a sealed value is; part of the associated data. From a bare connection id it names no
+/// tenant, and seals in format 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner<'a> {
+    pub id: Uuid,
+    pub tenant: Option<&'a str>,
+}
+
+impl<'a> Owner<'a> {
+    /// The connection `id` of tenant `tenant`: seals in format 2.
+    pub fn new(id: Uuid, tenant: &'a str) -> Self {
+        Self {
+            id,
+            tenant: Some(tenant),
+        }
+    }
+}
+
+impl From<Uuid> for Owner<'_> {
+    fn from(id: Uuid) -> Self {
+        Self { id, tenant: None }
+    }
+}
 
 /// What a sealed value is for; part of the associated data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,8 +96,8 @@ pub enum SealError {
     )]
     UnknownKey(String),
     #[error(
-        "the sealed value does not open: it was altered, or it belongs to another connection \
-         or purpose"
+        "the sealed value does not open: it was altered, or it belongs to another connection, \
+         purpose or tenant"
     )]
     Unauthentic,
     #[error("the value is too large to seal")]
@@ -126,19 +159,24 @@ impl Sealer {
         hex(&self.current.id)
     }
 
-    /// Seals `secret` for connection `id` and `purpose` with the current key.
-    pub fn seal(
+    /// Seals `secret` for its owner and `purpose` with the current key: in format 2 when the
+    /// owner names a tenant, else in format 1.
+    pub fn seal<'a>(
         &self,
-        id: Uuid,
+        owner: impl Into<Owner<'a>>,
         purpose: Purpose,
         secret: &SecretString,
     ) -> Result<Vec<u8>, SealError> {
+        let owner = owner.into();
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let mut header = Vec::with_capacity(HEADER_LEN);
-        header.push(VERSION);
+        header.push(match owner.tenant {
+            Some(_) => VERSION_2,
+            None => VERSION_1,
+        });
         header.extend_from_slice(&self.current.id);
         header.extend_from_slice(&nonce);
-        let aad = associated_data(&header[..1 + KEY_ID_LEN], id, purpose);
+        let aad = associated_data(&header[..1 + KEY_ID_LEN], owner, purpose)?;
         let ciphertext = self
             .current
             .cipher
@@ -154,20 +192,22 @@ impl Sealer {
         Ok(header)
     }
 
-    /// Opens a value sealed for connection `id` and `purpose`, with whichever configured key
-    /// sealed it.
-    pub fn open(
+    /// Opens a value sealed for its owner and `purpose`, with whichever configured key sealed
+    /// it. A format 2 value opens only for the tenant it was sealed for (and never for an
+    /// owner without one); a format 1 value names no tenant, so any owner's tenant is accepted.
+    pub fn open<'a>(
         &self,
-        id: Uuid,
+        owner: impl Into<Owner<'a>>,
         purpose: Purpose,
         sealed: &[u8],
     ) -> Result<SecretString, SealError> {
+        let owner = owner.into();
         let parts = parse(sealed)?;
         let key = std::iter::once(&self.current)
             .chain(&self.previous)
             .find(|k| k.id == parts.key_id)
             .ok_or_else(|| SealError::UnknownKey(hex(&parts.key_id)))?;
-        let aad = associated_data(&sealed[..1 + KEY_ID_LEN], id, purpose);
+        let aad = associated_data(&sealed[..1 + KEY_ID_LEN], owner, purpose)?;
         let mut plaintext = key
             .cipher
             .decrypt(
@@ -188,12 +228,18 @@ impl Sealer {
     }
 
     /// Whether a sealed value should be sealed again with the current key (it was sealed with
-    /// an older key or format, or cannot be read at all).
+    /// an older key, or cannot be read at all).
     pub fn needs_reseal(&self, sealed: &[u8]) -> bool {
         match parse(sealed) {
             Ok(parts) => parts.key_id != self.current.id,
             Err(_) => true,
         }
+    }
+
+    /// Whether a value that belongs to a tenant should be sealed again: with an older key, or
+    /// in format 1 (its tenant not bound yet).
+    pub fn needs_reseal_for_tenant(&self, sealed: &[u8]) -> bool {
+        self.needs_reseal(sealed) || sealed.first() != Some(&VERSION_2)
     }
 }
 
@@ -205,7 +251,7 @@ struct Parts<'a> {
 }
 
 fn parse(sealed: &[u8]) -> Result<Parts<'_>, SealError> {
-    if sealed.len() < HEADER_LEN || sealed[0] != VERSION {
+    if sealed.len() < HEADER_LEN || !matches!(sealed[0], VERSION_1 | VERSION_2) {
         return Err(SealError::Malformed);
     }
     let mut key_id = [0u8; KEY_ID_LEN];
@@ -217,13 +263,29 @@ fn parse(sealed: &[u8]) -> Result<Parts<'_>, SealError> {
     })
 }
 
-/// Version and key id, then the connection id, then the purpose.
-fn associated_data(version_and_key_id: &[u8], id: Uuid, purpose: Purpose) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(version_and_key_id.len() + 16 + 24);
+/// Version and key id, then the connection id, then the purpose; in format 2 then a zero byte
+/// (no purpose label holds one) and the tenant. The version byte comes first, so a value of
+/// one format cannot be passed off as the other. A format 2 value and an owner without a
+/// tenant do not go together.
+fn associated_data(
+    version_and_key_id: &[u8],
+    owner: Owner<'_>,
+    purpose: Purpose,
+) -> Result<Vec<u8>, SealError> {
+    let tenant = match (version_and_key_id.first(), owner.tenant) {
+        (Some(&VERSION_2), Some(tenant)) => Some(tenant),
+        (Some(&VERSION_2), None) => return Err(SealError::Unauthentic),
+        _ => None,
+    };
+    let mut aad = Vec::with_capacity(version_and_key_id.len() + 16 + 24 + 129);
     aad.extend_from_slice(version_and_key_id);
-    aad.extend_from_slice(id.as_bytes());
+    aad.extend_from_slice(owner.id.as_bytes());
     aad.extend_from_slice(purpose.label().as_bytes());
-    aad
+    if let Some(tenant) = tenant {
+        aad.push(0);
+        aad.extend_from_slice(tenant.as_bytes());
+    }
+    Ok(aad)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -231,166 +293,5 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const TOKEN: &str = "5Aep861TSESvWeug_xvFHRBTTbf_YrTWgEyjBJ.plaintext";
-
-    fn token() -> SecretString {
-        SecretString::from(TOKEN)
-    }
-
-    fn sealer(byte: u8) -> Sealer {
-        Sealer::new([byte; 32], [])
-    }
-
-    #[test]
-    fn a_sealed_value_opens_to_the_original() {
-        let sealer = sealer(1);
-        let id = Uuid::new_v4();
-        let sealed = sealer
-            .seal(id, Purpose::AdminRefreshToken, &token())
-            .unwrap();
-        let opened = sealer
-            .open(id, Purpose::AdminRefreshToken, &sealed)
-            .unwrap();
-        assert_eq!(opened.expose_secret(), TOKEN);
-    }
-
-    #[test]
-    fn the_sealed_form_contains_no_plaintext_and_differs_each_time() {
-        let sealer = sealer(1);
-        let id = Uuid::new_v4();
-        let a = sealer
-            .seal(id, Purpose::AdminRefreshToken, &token())
-            .unwrap();
-        let b = sealer
-            .seal(id, Purpose::AdminRefreshToken, &token())
-            .unwrap();
-        assert_ne!(a, b, "a fresh nonce each time");
-        assert!(
-            !a.windows(8)
-                .any(|w| TOKEN.as_bytes().windows(8).any(|t| t == w))
-        );
-        assert_eq!(a[0], VERSION);
-        assert_eq!(hex(&a[1..9]), sealer.key_id());
-    }
-
-    #[test]
-    fn a_different_key_does_not_open_it() {
-        let id = Uuid::new_v4();
-        let sealed = sealer(1)
-            .seal(id, Purpose::AdminRefreshToken, &token())
-            .unwrap();
-        let error = sealer(2)
-            .open(id, Purpose::AdminRefreshToken, &sealed)
-            .unwrap_err();
-        assert!(matches!(error, SealError::UnknownKey(_)), "{error:?}");
-    }
-
-    #[test]
-    fn a_forged_key_id_does_not_open_it_either() {
-        let id = Uuid::new_v4();
-        let mut sealed = sealer(1)
-            .seal(id, Purpose::AdminRefreshToken, &token())
-            .unwrap();
-        let other = sealer(2);
-        sealed[1..9].copy_from_slice(&other.current.id);
-        let error = other
-            .open(id, Purpose::AdminRefreshToken, &sealed)
-            .unwrap_err();
-        assert_eq!(error, SealError::Unauthentic);
-    }
-
-    #[test]
-    fn a_value_moved_to_another_connection_does_not_open() {
-        let sealer = sealer(1);
-        let sealed = sealer
-            .seal(Uuid::new_v4(), Purpose::AdminRefreshToken, &token())
-            .unwrap();
-        let error = sealer
-            .open(Uuid::new_v4(), Purpose::AdminRefreshToken, &sealed)
-            .unwrap_err();
-        assert_eq!(error, SealError::Unauthentic);
-    }
-
-    #[test]
-    fn a_value_moved_to_another_purpose_does_not_open() {
-        let sealer = sealer(1);
-        let id = Uuid::new_v4();
-        let sealed = sealer
-            .seal(id, Purpose::AdminRefreshToken, &token())
-            .unwrap();
-        let error = sealer
-            .open(id, Purpose::ConsumerSecret, &sealed)
-            .unwrap_err();
-        assert_eq!(error, SealError::Unauthentic);
-    }
-
-    #[test]
-    fn any_altered_byte_is_detected() {
-        let sealer = sealer(1);
-        let id = Uuid::new_v4();
-        let sealed = sealer.seal(id, Purpose::ConsumerSecret, &token()).unwrap();
-        for index in 0..sealed.len() {
-            let mut tampered = sealed.clone();
-            tampered[index] ^= 0x01;
-            assert!(
-                sealer.open(id, Purpose::ConsumerSecret, &tampered).is_err(),
-                "flipping byte {index} went unnoticed"
-            );
-        }
-    }
-
-    #[test]
-    fn truncated_or_unknown_formats_are_malformed() {
-        let sealer = sealer(1);
-        let id = Uuid::new_v4();
-        assert_eq!(
-            sealer.open(id, Purpose::ConsumerSecret, &[]).unwrap_err(),
-            SealError::Malformed
-        );
-        let mut sealed = sealer.seal(id, Purpose::ConsumerSecret, &token()).unwrap();
-        sealed[0] = 9;
-        assert_eq!(
-            sealer
-                .open(id, Purpose::ConsumerSecret, &sealed)
-                .unwrap_err(),
-            SealError::Malformed
-        );
-    }
-
-    #[test]
-    fn a_previous_key_still_opens_and_asks_for_a_reseal() {
-        let id = Uuid::new_v4();
-        let old = sealer(1);
-        let sealed = old.seal(id, Purpose::AdminRefreshToken, &token()).unwrap();
-        let rotated = Sealer::new([2; 32], [[1; 32]]);
-        assert!(rotated.needs_reseal(&sealed));
-        assert!(!old.needs_reseal(&sealed));
-        let opened = rotated
-            .open(id, Purpose::AdminRefreshToken, &sealed)
-            .unwrap();
-        assert_eq!(opened.expose_secret(), TOKEN);
-        let resealed = rotated
-            .seal(id, Purpose::AdminRefreshToken, &opened)
-            .unwrap();
-        assert!(!rotated.needs_reseal(&resealed));
-    }
-
-    #[test]
-    fn debug_shows_key_ids_and_nothing_secret() {
-        let sealer = Sealer::new([7; 32], [[8; 32]]);
-        let shown = format!("{sealer:?}");
-        assert!(shown.contains(&sealer.key_id()), "{shown}");
-        assert!(!shown.contains("7, 7"), "{shown}");
-        assert!(!shown.contains("0707"), "{shown}");
-    }
-
-    #[test]
-    fn key_ids_differ_between_keys_and_are_stable() {
-        assert_eq!(sealer(1).key_id(), sealer(1).key_id());
-        assert_ne!(sealer(1).key_id(), sealer(2).key_id());
-        assert_eq!(sealer(1).key_id().len(), 16);
-    }
-}
+#[path = "secrets_tests.rs"]
+mod tests;

@@ -1,6 +1,15 @@
 //! The CSV of `mapping import` and `mapping export` (RFC 4180 style: comma-separated, fields
 //! with a comma, quote or line break quoted, quotes doubled). A record is one line; quoted line
 //! breaks are not read back, and member ids and usernames never hold one.
+//!
+//! Formulas are neutralised (OWASP "CSV injection"): a cell that starts with `=`, `+`, `-`,
+//! `@`, a tab or a carriage return is written with a leading `'`, so a spreadsheet shows it as
+//! text instead of running it. So that every value reads back as written, a cell that starts
+//! with `'` gets one too. Import removes one leading `'` when what follows starts with one of
+//! those characters (or another `'`), and keeps any other leading `'` as part of the value.
+
+/// The characters that make a spreadsheet read a cell as a formula, and the escape itself.
+const ESCAPED_STARTS: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\''];
 
 /// The header `mapping import` expects.
 pub const IMPORT_HEADER: [&str; 2] = ["member_id", "salesforce_username"];
@@ -56,8 +65,8 @@ pub fn parse_import(text: &str) -> Result<(Vec<ImportLine>, Vec<BadLine>), Strin
                 bad.push((number, format!("expected 2 fields, found {}", fields.len())))
             }
             Ok(fields) => {
-                let member_id = fields[0].trim().to_owned();
-                let username = fields[1].trim().to_owned();
+                let member_id = unescape(fields[0].trim()).to_owned();
+                let username = unescape(fields[1].trim()).to_owned();
                 if member_id.is_empty() {
                     bad.push((number, "member_id is empty".into()));
                 } else if username.is_empty() {
@@ -113,10 +122,28 @@ pub fn split(line: &str) -> Result<Vec<String>, String> {
     Ok(fields)
 }
 
-/// One CSV line (with `\n`), quoting fields that need it.
+/// A cell as written: with a leading `'` when it would start like a formula (or an escape).
+fn escape(field: &str) -> std::borrow::Cow<'_, str> {
+    if field.starts_with(ESCAPED_STARTS) {
+        format!("'{field}").into()
+    } else {
+        field.into()
+    }
+}
+
+/// A cell as read: without the leading `'` that [`escape`] added.
+fn unescape(field: &str) -> &str {
+    match field.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(ESCAPED_STARTS) => rest,
+        _ => field,
+    }
+}
+
+/// One CSV line (with `\n`), formulas neutralised, quoting fields that need it.
 pub fn line<S: AsRef<str>>(fields: &[S]) -> String {
     let mut out: Vec<String> = Vec::with_capacity(fields.len());
     for field in fields {
+        let field = escape(field.as_ref());
         let field = field.as_ref();
         if field.contains([',', '"', '\n', '\r']) || field.trim() != field {
             out.push(format!("\"{}\"", field.replace('"', "\"\"")));
@@ -168,6 +195,51 @@ mod tests {
         let numbers: Vec<usize> = bad.iter().map(|(n, _)| *n).collect();
         assert_eq!(numbers, [4, 5, 6]);
         assert!(bad[0].1.contains("2 fields"), "{bad:?}");
+    }
+
+    #[test]
+    fn an_exported_cell_cannot_run_as_a_spreadsheet_formula() {
+        let cells = [
+            "=HYPERLINK(\"http://evil.example\",\"x\")",
+            "+1+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\t=1",
+            "\r=1",
+        ];
+        let text = line(&cells);
+        for field in split(text.trim_end_matches('\n')).unwrap() {
+            assert!(field.starts_with('\''), "{field:?} in {text:?}");
+        }
+        assert_eq!(line(&["m1", "alice@org.example"]), "m1,alice@org.example\n");
+    }
+
+    #[test]
+    fn an_import_reads_back_what_the_export_wrote() {
+        let pairs = [
+            ("m1", "alice@org.example"),
+            ("-5", "=cmd|' /C calc'!A0"),
+            ("'quoted", "''twice"),
+            ("'=already escaped", "@bob@org.example"),
+            ("it's", "o'brien@org.example"),
+        ];
+        let mut text = line(&IMPORT_HEADER);
+        for (member, username) in pairs {
+            text.push_str(&line(&[member, username]));
+        }
+        let (good, bad) = parse_import(&text).unwrap();
+        assert!(bad.is_empty(), "{bad:?}");
+        let read: Vec<(&str, &str)> = good
+            .iter()
+            .map(|l| (l.member_id.as_str(), l.username.as_str()))
+            .collect();
+        assert_eq!(read, pairs);
+        // A leading quote of a hand-written file stays when no formula character follows it.
+        let (good, _) = parse_import("member_id,salesforce_username\n'm1,'=x\n").unwrap();
+        assert_eq!(
+            (good[0].member_id.as_str(), good[0].username.as_str()),
+            ("'m1", "=x")
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{StoreError, sealed};
 use crate::salesforce::eca::IpRelaxation;
-use crate::secrets::Sealer;
+use crate::secrets::{Owner, Sealer};
 
 /// A connection to add.
 #[derive(Debug, Clone)]
@@ -71,7 +71,8 @@ pub async fn insert_connection_with_policy(
     )
     .execute(&mut *tx)
     .await?;
-    sealed::put_refresh_token(&mut tx, sealer, id, admin_refresh_token).await?;
+    let owner = Owner::new(id, &new.tenant_id);
+    sealed::put_refresh_token(&mut tx, sealer, owner, admin_refresh_token).await?;
     tx.commit().await?;
     Ok(id)
 }

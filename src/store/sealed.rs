@@ -7,7 +7,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::secrets::{Purpose, SealError, Sealer};
+use crate::secrets::{Owner, Purpose, SealError, Sealer};
 
 fn seal_error(id: Uuid, purpose: Purpose) -> impl FnOnce(SealError) -> StoreError {
     move |source| StoreError::Seal {
@@ -18,7 +18,9 @@ fn seal_error(id: Uuid, purpose: Purpose) -> impl FnOnce(SealError) -> StoreErro
 }
 
 /// Moves a token waiting in `connections.admin_refresh_token` into `connection_secrets`,
-/// sealed, and sets the column back to NULL, in one transaction. Returns whether a token was
+/// sealed for the connection and its tenant, and sets the column back to NULL, in one
+/// transaction (the row locked from the read to the commit): the plaintext is never left
+/// behind once the sealed copy exists, nor cleared without it. Returns whether a token was
 /// waiting. A blank value is cleared without replacing the sealed token.
 pub async fn seal_inbox_token(
     pool: &PgPool,
@@ -26,21 +28,20 @@ pub async fn seal_inbox_token(
     id: Uuid,
 ) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
-    let inbox = sqlx::query_scalar!(
-        "SELECT admin_refresh_token FROM connections WHERE id = $1 FOR UPDATE",
+    let row = sqlx::query!(
+        "SELECT admin_refresh_token, tenant_id FROM connections WHERE id = $1 FOR UPDATE",
         id
     )
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or(StoreError::NotFound(id))?
-    .map(SecretString::from);
-    let Some(token) = inbox else {
+    .ok_or(StoreError::NotFound(id))?;
+    let Some(token) = row.admin_refresh_token.map(SecretString::from) else {
         return Ok(false);
     };
     let trimmed = SecretString::from(token.expose_secret().trim());
     let sealed_one = !trimmed.expose_secret().is_empty();
     if sealed_one {
-        put_refresh_token(&mut tx, sealer, id, &trimmed).await?;
+        put_refresh_token(&mut tx, sealer, Owner::new(id, &row.tenant_id), &trimmed).await?;
     }
     sqlx::query!(
         "UPDATE connections SET admin_refresh_token = NULL WHERE id = $1",
@@ -52,30 +53,27 @@ pub async fn seal_inbox_token(
     Ok(sealed_one)
 }
 
-/// The connection's admin refresh token, opened; `None` when none was ever sealed.
+/// The connection's admin refresh token, opened for the connection's tenant as the row names
+/// it now; `None` when none was ever sealed.
 pub async fn load_refresh_token(
     pool: &PgPool,
     sealer: &Sealer,
     id: Uuid,
 ) -> Result<Option<SecretString>, StoreError> {
-    let sealed = sqlx::query_scalar!(
-        "SELECT admin_refresh_token FROM connection_secrets WHERE connection_id = $1",
+    let Some(row) = sqlx::query!(
+        "SELECT s.admin_refresh_token, c.tenant_id
+           FROM connection_secrets s JOIN connections c ON c.id = s.connection_id
+          WHERE s.connection_id = $1",
         id
     )
     .fetch_optional(pool)
     .await?
-    .flatten();
-    open(sealer, id, Purpose::AdminRefreshToken, sealed)
-}
-
-fn open(
-    sealer: &Sealer,
-    id: Uuid,
-    purpose: Purpose,
-    sealed: Option<Vec<u8>>,
-) -> Result<Option<SecretString>, StoreError> {
-    sealed
-        .map(|bytes| sealer.open(id, purpose, &bytes))
+    else {
+        return Ok(None);
+    };
+    let purpose = Purpose::AdminRefreshToken;
+    row.admin_refresh_token
+        .map(|bytes| sealer.open(Owner::new(id, &row.tenant_id), purpose, &bytes))
         .transpose()
         .map_err(seal_error(id, purpose))
 }
@@ -95,7 +93,9 @@ pub struct ResealReport {
 }
 
 /// After a key rotation: seals again with the current key every value sealed with an older
-/// one: `connection_secrets.admin_refresh_token` and `component_sets.consumer_secret`. Each
+/// one: `connection_secrets.admin_refresh_token` and `component_sets.consumer_secret`. An
+/// admin refresh token sealed before tenants were bound (format 1) is sealed again for its
+/// connection's tenant too. Each
 /// row is its own short transaction, so the daemon can run this in the background while it
 /// works; calling it again when nothing is stale costs two scans and writes nothing.
 pub async fn reseal_stale(pool: &PgPool, sealer: &Sealer) -> Result<ResealReport, StoreError> {
@@ -135,7 +135,8 @@ async fn reseal_app_secrets(
         .flatten();
         // Gone or cleared since the listing: nothing to do.
         let Some(sealed) = sealed else { continue };
-        let Ok(Some(resealed)) = reseal(sealer, id, Purpose::ConsumerSecret, Some(sealed)) else {
+        let resealed = reseal(sealer, id.into(), Purpose::ConsumerSecret, Some(sealed));
+        let Ok(Some(resealed)) = resealed else {
             report.unreadable_sets.push((id, serial));
             continue;
         };
@@ -159,8 +160,12 @@ async fn reseal_connection_secrets(
     sealer: &Sealer,
 ) -> Result<ResealReport, StoreError> {
     let key_id = sealer.key_id();
+    // The first byte of a sealed value is its format: 2 binds the tenant.
     let stale = sqlx::query_scalar!(
-        "SELECT connection_id FROM connection_secrets WHERE key_id <> $1 ORDER BY connection_id",
+        "SELECT connection_id FROM connection_secrets
+          WHERE key_id <> $1
+             OR encode(substring(admin_refresh_token FROM 1 FOR 1), 'hex') <> '02'
+          ORDER BY connection_id",
         key_id
     )
     .fetch_all(pool)
@@ -168,16 +173,23 @@ async fn reseal_connection_secrets(
     let mut report = ResealReport::default();
     for id in stale {
         let mut tx = pool.begin().await?;
-        let sealed = sqlx::query_scalar!(
-            "SELECT admin_refresh_token FROM connection_secrets
-              WHERE connection_id = $1 FOR UPDATE",
+        let row = sqlx::query!(
+            "SELECT s.admin_refresh_token, c.tenant_id
+               FROM connection_secrets s JOIN connections c ON c.id = s.connection_id
+              WHERE s.connection_id = $1 FOR UPDATE OF s",
             id
         )
         .fetch_optional(&mut *tx)
         .await?;
         // Gone since the listing: nothing to do.
-        let Some(sealed) = sealed else { continue };
-        let Ok(token) = reseal(sealer, id, Purpose::AdminRefreshToken, sealed) else {
+        let Some(row) = row else { continue };
+        let owner = Owner::new(id, &row.tenant_id);
+        let Ok(token) = reseal(
+            sealer,
+            owner,
+            Purpose::AdminRefreshToken,
+            row.admin_refresh_token,
+        ) else {
             report.unreadable.push(id);
             continue;
         };
@@ -197,31 +209,38 @@ async fn reseal_connection_secrets(
     Ok(report)
 }
 
+/// Seals again what is stale: sealed with an older key or, for an owner with a tenant, sealed
+/// without binding it.
 fn reseal(
     sealer: &Sealer,
-    id: Uuid,
+    owner: Owner<'_>,
     purpose: Purpose,
     sealed: Option<Vec<u8>>,
 ) -> Result<Option<Vec<u8>>, SealError> {
+    let stale = |bytes: &[u8]| match owner.tenant {
+        Some(_) => sealer.needs_reseal_for_tenant(bytes),
+        None => sealer.needs_reseal(bytes),
+    };
     match sealed {
-        Some(bytes) if sealer.needs_reseal(&bytes) => {
-            let secret = sealer.open(id, purpose, &bytes)?;
-            sealer.seal(id, purpose, &secret).map(Some)
+        Some(bytes) if stale(&bytes) => {
+            let secret = sealer.open(owner, purpose, &bytes)?;
+            sealer.seal(owner, purpose, &secret).map(Some)
         }
         other => Ok(other),
     }
 }
 
-/// Seals `token` as the connection's admin refresh token; `key_id` names the current key.
+/// Seals `token` as the connection's admin refresh token, bound to its tenant; `key_id` names
+/// the current key.
 pub(super) async fn put_refresh_token(
     conn: &mut PgConnection,
     sealer: &Sealer,
-    id: Uuid,
+    owner: Owner<'_>,
     token: &SecretString,
 ) -> Result<(), StoreError> {
-    let purpose = Purpose::AdminRefreshToken;
+    let (id, purpose) = (owner.id, Purpose::AdminRefreshToken);
     let sealed = sealer
-        .seal(id, purpose, token)
+        .seal(owner, purpose, token)
         .map_err(seal_error(id, purpose))?;
     sqlx::query!(
         "INSERT INTO connection_secrets (connection_id, admin_refresh_token, key_id)

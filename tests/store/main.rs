@@ -2,6 +2,7 @@
 //! Each `#[sqlx::test]` gets a fresh database (migrated unless it says otherwise).
 
 mod cli;
+mod definer;
 mod due;
 mod generation;
 mod helpers;
@@ -9,3 +10,5 @@ mod notify;
 mod remove;
 mod rules;
 mod sealing;
+mod tenant;
+mod tenant_seal;

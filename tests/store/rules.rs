@@ -132,7 +132,8 @@ async fn a_tenant_over_its_cap_is_refused_and_the_cap_is_configurable(pool: PgPo
         db_message(error),
         "tenant \"acme\" already has 2 connections (the limit is 2)"
     );
-    // Other tenants are not affected, but cannot move a row into the full tenant.
+    // Other tenants are not affected, and cannot move a row into the full tenant (no row
+    // changes tenant at all: tests/store/tenant.rs).
     let other = insert(&pool, "globex", "https://c.my.salesforce.com")
         .await
         .unwrap();
@@ -141,7 +142,7 @@ async fn a_tenant_over_its_cap_is_refused_and_the_cap_is_configurable(pool: PgPo
         .execute(&pool)
         .await
         .unwrap_err();
-    assert!(db_message(error).starts_with("tenant \"acme\" already has 2 connections"));
+    assert!(db_message(error).starts_with("tenant_id cannot be changed"));
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -316,11 +317,14 @@ async fn a_writer_granted_only_the_product_tables_can_insert_update_and_delete(p
     .fetch_one(&mut *tx)
     .await
     .unwrap();
-    sqlx::query("UPDATE connections SET enabled = false, tenant_id = 'acme2' WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE connections SET enabled = false, instance_url = 'https://acme2.my.salesforce.com'
+          WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
     // The daemon reports the teardown ...
     sqlx::query("RESET ROLE").execute(&mut *tx).await.unwrap();
     sqlx::query("INSERT INTO connection_status (connection_id, phase) VALUES ($1, 'disabled')")
