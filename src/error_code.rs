@@ -17,10 +17,12 @@ pub enum ErrorCode {
     DeployFailed,
     SalesforceUnavailable,
     Internal,
+    /// A pass panicked (a bug): its lease was released and it is retried with backoff.
+    InternalPanic,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         Self::AdminTokenRevoked,
         Self::LicenseUnavailable,
         Self::GovernmentCloudUnsupported,
@@ -31,6 +33,7 @@ impl ErrorCode {
         Self::DeployFailed,
         Self::SalesforceUnavailable,
         Self::Internal,
+        Self::InternalPanic,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +48,7 @@ impl ErrorCode {
             Self::DeployFailed => "deploy_failed",
             Self::SalesforceUnavailable => "salesforce_unavailable",
             Self::Internal => "internal",
+            Self::InternalPanic => "internal_panic",
         }
     }
 

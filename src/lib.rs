@@ -20,3 +20,5 @@ pub mod simulator;
 pub mod slot;
 pub mod store;
 pub mod telemetry;
+#[doc(hidden)]
+pub mod test_hooks;

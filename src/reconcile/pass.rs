@@ -15,6 +15,7 @@ use tracing::{Instrument, info, info_span, warn};
 use uuid::Uuid;
 
 use super::failure::jittered;
+use super::fence;
 use super::holder::{Holder, Unshared};
 use super::model::{Role, Shape};
 use super::names::SetNames;
@@ -27,6 +28,7 @@ use crate::error_code::ErrorCode;
 use crate::salesforce::eca::IpRelaxation;
 use crate::salesforce::{Salesforce, SalesforceError};
 use crate::secrets::Sealer;
+use crate::test_hooks;
 
 /// A pass never takes more steps than this (a full scope change takes 14).
 const MAX_STEPS: usize = 40;
@@ -96,15 +98,30 @@ impl Reconciler {
     }
 
     /// [`Reconciler::reconcile_once`] for a pass that holds a lease: it stops with
-    /// [`Outcome::LeaseLost`] before the next Salesforce call once `lease` is no longer held.
-    pub fn reconcile_leased<'a>(
-        &'a self,
+    /// [`Outcome::LeaseLost`] before the next Salesforce call once `lease` is no longer held,
+    /// and every write it makes is fenced by the lease ([`super::fence`]): a write that finds
+    /// the lease gone writes nothing and ends the pass as [`Outcome::LeaseLost`].
+    pub fn reconcile_leased(
+        &self,
         id: Uuid,
-        lease: &'a dyn Holder,
-    ) -> Pin<Box<dyn Future<Output = anyhow::Result<Outcome>> + Send + 'a>> {
+        lease: Arc<dyn Holder>,
+    ) -> Pin<Box<dyn Future<Output = anyhow::Result<Outcome>> + Send + '_>> {
         let span = info_span!("reconcile", connection_id = %id, tenant_id = tracing::field::Empty,
             generation = tracing::field::Empty, phase = tracing::field::Empty);
-        Box::pin(self.pass(id, usize::MAX, lease).instrument(span))
+        Box::pin(
+            async move {
+                let result = fence::scope(lease.clone(), self.pass(id, usize::MAX, &*lease)).await;
+                match result {
+                    // Whatever the pass was doing, it wrote nothing more once the lease was gone.
+                    Err(_) | Ok(Outcome::Failed { .. }) if !lease.still_held() => {
+                        warn!("lease lost: the pass stopped without writing");
+                        Ok(Outcome::LeaseLost)
+                    }
+                    other => other,
+                }
+            }
+            .instrument(span),
+        )
     }
 
     /// A pass that stops dead after `steps` steps, writing nothing more, as if the process had
@@ -124,6 +141,7 @@ impl Reconciler {
         cut_after: usize,
         lease: &dyn Holder,
     ) -> anyhow::Result<Outcome> {
+        test_hooks::panic_if_asked(id);
         crate::store::seal_inbox_token(&self.pool, &self.sealer, id).await?;
         let Some(mut loaded) = record::load(&self.pool, id).await? else {
             return Ok(Outcome::Gone);
@@ -181,11 +199,11 @@ impl Reconciler {
         let result = self
             .converge(&mut executor, &mut loaded, cut_after, lease)
             .await;
+        if result.is_err() && !lease.still_held() {
+            warn!("lease lost: stopping the pass before its next Salesforce call");
+            return Ok(Outcome::LeaseLost);
+        }
         if matches!(result, Err(StepError::Interrupted)) {
-            if !lease.still_held() {
-                warn!("lease lost: stopping the pass before its next Salesforce call");
-                return Ok(Outcome::LeaseLost);
-            }
             return Ok(Outcome::Interrupted);
         }
         let current = org

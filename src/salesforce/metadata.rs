@@ -149,6 +149,12 @@ impl Org {
                 return Err(SalesforceError::DeployTimedOut { id });
             }
             crate::slot::idle(wait).await;
+            // The lease is renewed by the daemon's heartbeat every third of its expiry; if that
+            // failed for long enough (a frozen process, an unreachable database), stop here.
+            if !crate::reconcile::fence::still_held() {
+                tracing::warn!(deploy_id = %id, "lease lost: no longer waiting for the deploy");
+                return Err(SalesforceError::DeployTimedOut { id });
+            }
             let answer: DeployAnswer = self
                 .call_json(
                     Method::GET,
