@@ -3,6 +3,7 @@
 
 mod cli;
 mod due;
+mod fence;
 mod generation;
 mod helpers;
 mod notify;
