@@ -13,6 +13,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::helpers::insert;
+use crate::support::written;
 
 /// A pass's lease as the daemon hands it to the pass: its token, and whether a write found it
 /// gone.
@@ -42,23 +43,6 @@ impl Holder for Token {
     fn lose(&self) {
         self.lost.store(true, Ordering::Relaxed);
     }
-}
-
-/// Everything a pass writes about connection `id`, as text.
-async fn written(pool: &PgPool, id: Uuid) -> String {
-    sqlx::query_scalar(
-        "SELECT concat_ws(' | ',
-            (SELECT jsonb_agg(to_jsonb(s)) FROM connection_status s WHERE connection_id = $1),
-            (SELECT jsonb_agg(to_jsonb(c) ORDER BY serial) FROM component_sets c
-              WHERE connection_id = $1),
-            (SELECT jsonb_agg(to_jsonb(t)) FROM connection_state t WHERE connection_id = $1),
-            (SELECT jsonb_agg(to_jsonb(e) ORDER BY id) FROM connection_events e
-              WHERE connection_id = $1))",
-    )
-    .bind(id)
-    .fetch_one(pool)
-    .await
-    .unwrap()
 }
 
 fn known(serial: i32) -> Known {

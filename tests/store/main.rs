@@ -10,3 +10,6 @@ mod notify;
 mod remove;
 mod rules;
 mod sealing;
+#[allow(dead_code)]
+#[path = "../e2e/support.rs"]
+mod support;
