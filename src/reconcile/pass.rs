@@ -113,7 +113,7 @@ impl Reconciler {
                 let result = fence::scope(lease.clone(), self.pass(id, usize::MAX, &*lease)).await;
                 match result {
                     // Whatever the pass was doing, it wrote nothing more once the lease was gone.
-                    Err(_) | Ok(Outcome::Failed { .. }) if !lease.still_held() => {
+                    Err(_) if !lease.still_held() => {
                         warn!("lease lost: the pass stopped without writing");
                         Ok(Outcome::LeaseLost)
                     }

@@ -8,6 +8,7 @@ mod faults;
 mod hardening;
 mod lifecycle;
 mod mapping;
+mod panics;
 mod product_role;
 mod secrets_hygiene;
 mod slots;

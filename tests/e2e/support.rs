@@ -173,6 +173,7 @@ impl World {
 }
 
 /// Everything a pass writes about connection `id`, as text.
+#[allow(dead_code)]
 pub async fn written(pool: &PgPool, id: Uuid) -> String {
     sqlx::query_scalar(
         "SELECT concat_ws(' | ',
