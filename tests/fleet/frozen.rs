@@ -125,3 +125,27 @@ async fn a_replica_thawed_after_losing_its_lease_mid_deploy_never_writes_and_lea
     );
     assert!(a.logs().contains("lease lost"));
 }
+
+#[sqlx::test]
+async fn a_deploy_that_outlasts_the_lease_keeps_it_renewed_and_every_write_lands(pool: PgPool) {
+    let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
+    let org = world.org("org1");
+    org.faults().set_deploys_hang(true);
+    let id = world.add("slow", &org, &["Account.Industry"], true).await;
+    let url = database_url(&world.pool);
+    let a = Daemon::start(&world, &url, &[]).await;
+    wait_for(
+        "A polls its deploy",
+        60,
+        || a.logs(),
+        async || org.api_calls().get("deploy_status") > 0,
+    )
+    .await;
+    // Three lease expiries (2 s each) inside one step.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    org.faults().set_deploys_hang(false);
+    wait_converged(&world.pool, 60, || a.logs()).await;
+    assert_eq!(lease_epoch(&world.pool, id).await, 1, "never taken over");
+    assert_eq!(org.api_calls().get("deploy"), 1, "one deploy");
+    assert!(!a.logs().contains("lease lost"), "{}", a.logs());
+}
