@@ -67,7 +67,9 @@ impl Holder for Lease {
     }
 
     fn lose(&self) {
-        self.lost.store(true, Ordering::Relaxed);
+        if !self.lost.swap(true, Ordering::Relaxed) {
+            crate::metrics::global().leases_lost.inc();
+        }
     }
 }
 
