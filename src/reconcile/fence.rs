@@ -1,9 +1,10 @@
 //! The lease fence on every write of a pass (issue 14, item 4).
 //!
-//! A leased pass runs inside [`scope`], which makes its [`Holder`] the task's fence. Every write
-//! in [`super::record`] passes the fence's token (owner, epoch) to the database function
-//! `connection_lease_holds` (migration 0016) in the same statement, so a pass whose lease was
-//! taken over writes nothing, however late it wakes up. A write the fence refused marks the
+//! A leased pass ([`Reconciler::reconcile_leased`]) runs inside [`scope`], which makes its
+//! [`Holder`] the task's fence. Every write in [`super::record`] passes the fence's token
+//! (owner, epoch) to the database function `connection_lease_holds` (migration 0016) in the
+//! same statement, so a pass whose lease was taken over writes nothing, however late it wakes
+//! up. A write the fence refused marks the
 //! lease lost ([`Holder::lose`]) and fails with [`LEASE_LOST`]; the pass then ends as
 //! [`super::Outcome::LeaseLost`].
 //!
@@ -11,13 +12,15 @@
 //! writes are not fenced and [`still_held`] is always true.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use sqlx::PgPool;
-use tracing::warn;
+use tracing::{Instrument as _, info_span, warn};
 use uuid::Uuid;
 
 use super::holder::Holder;
+use super::pass::{Outcome, Reconciler};
 
 tokio::task_local! {
     static FENCE: Arc<dyn Holder>;
@@ -71,4 +74,33 @@ pub(super) async fn checked(pool: &PgPool, id: Uuid, rows: u64) -> sqlx::Result<
     warn!(connection_id = %id, epoch, "lease lost: a write of the pass was refused");
     let _ = FENCE.try_with(|h| h.lose());
     Err(sqlx::Error::Protocol(LEASE_LOST.to_owned()))
+}
+
+impl Reconciler {
+    /// [`Reconciler::reconcile_once`] for a pass that holds a lease: it stops with
+    /// [`Outcome::LeaseLost`] before the next Salesforce call once `lease` is no longer held,
+    /// and every write it makes is fenced by the lease ([`super::fence`]): a write that finds
+    /// the lease gone writes nothing and ends the pass as [`Outcome::LeaseLost`].
+    pub fn reconcile_leased(
+        &self,
+        id: Uuid,
+        lease: Arc<dyn Holder>,
+    ) -> Pin<Box<dyn Future<Output = anyhow::Result<Outcome>> + Send + '_>> {
+        let span = info_span!("reconcile", connection_id = %id, tenant_id = tracing::field::Empty,
+            generation = tracing::field::Empty, phase = tracing::field::Empty);
+        Box::pin(
+            async move {
+                let result = scope(lease.clone(), self.pass(id, usize::MAX, &*lease)).await;
+                match result {
+                    // Whatever the pass was doing, it wrote nothing more once the lease was gone.
+                    Err(_) if !lease.still_held() => {
+                        warn!("lease lost: the pass stopped without writing");
+                        Ok(Outcome::LeaseLost)
+                    }
+                    other => other,
+                }
+            }
+            .instrument(span),
+        )
+    }
 }

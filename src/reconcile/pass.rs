@@ -15,7 +15,6 @@ use tracing::{Instrument, info, info_span, warn};
 use uuid::Uuid;
 
 use super::failure::jittered;
-use super::fence;
 use super::holder::{Holder, Unshared};
 use super::model::{Role, Shape};
 use super::names::SetNames;
@@ -97,33 +96,6 @@ impl Reconciler {
         Box::pin(self.pass(id, usize::MAX, &Unshared).instrument(span))
     }
 
-    /// [`Reconciler::reconcile_once`] for a pass that holds a lease: it stops with
-    /// [`Outcome::LeaseLost`] before the next Salesforce call once `lease` is no longer held,
-    /// and every write it makes is fenced by the lease ([`super::fence`]): a write that finds
-    /// the lease gone writes nothing and ends the pass as [`Outcome::LeaseLost`].
-    pub fn reconcile_leased(
-        &self,
-        id: Uuid,
-        lease: Arc<dyn Holder>,
-    ) -> Pin<Box<dyn Future<Output = anyhow::Result<Outcome>> + Send + '_>> {
-        let span = info_span!("reconcile", connection_id = %id, tenant_id = tracing::field::Empty,
-            generation = tracing::field::Empty, phase = tracing::field::Empty);
-        Box::pin(
-            async move {
-                let result = fence::scope(lease.clone(), self.pass(id, usize::MAX, &*lease)).await;
-                match result {
-                    // Whatever the pass was doing, it wrote nothing more once the lease was gone.
-                    Err(_) if !lease.still_held() => {
-                        warn!("lease lost: the pass stopped without writing");
-                        Ok(Outcome::LeaseLost)
-                    }
-                    other => other,
-                }
-            }
-            .instrument(span),
-        )
-    }
-
     /// A pass that stops dead after `steps` steps, writing nothing more, as if the process had
     /// been killed at that step boundary. For crash tests.
     #[doc(hidden)]
@@ -135,7 +107,7 @@ impl Reconciler {
         Box::pin(self.pass(id, steps, &Unshared))
     }
 
-    async fn pass(
+    pub(super) async fn pass(
         &self,
         id: Uuid,
         cut_after: usize,
