@@ -27,6 +27,8 @@ pub enum ErrorCode {
     OldOrgRemnants,
     /// A deploy did not finish within `salesforce.deploy_wait_limit` and was cancelled.
     DeployTimedOut,
+    /// A pass panicked (a bug): its lease was released and it is retried with backoff.
+    InternalPanic,
 }
 
 impl ErrorCode {
@@ -45,6 +47,7 @@ impl ErrorCode {
         Self::OrgMismatch,
         Self::OldOrgRemnants,
         Self::DeployTimedOut,
+        Self::InternalPanic,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +66,7 @@ impl ErrorCode {
             Self::OrgMismatch => "org_mismatch",
             Self::OldOrgRemnants => "old_org_remnants",
             Self::DeployTimedOut => "deploy_timed_out",
+            Self::InternalPanic => "internal_panic",
         }
     }
 

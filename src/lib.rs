@@ -21,3 +21,5 @@ pub mod slot;
 pub mod store;
 pub mod telemetry;
 pub mod vend;
+#[doc(hidden)]
+pub mod test_hooks;

@@ -23,15 +23,18 @@ use crate::reconcile::Holder;
 pub struct Lease {
     pub id: Uuid,
     pub epoch: i64,
+    /// This process's owner id: with `epoch`, the fencing token of every write of the pass.
+    owner: Arc<str>,
     valid_until: Mutex<Instant>,
     lost: AtomicBool,
 }
 
 impl Lease {
-    fn new(id: Uuid, epoch: i64, valid_until: Instant) -> Self {
+    fn new(id: Uuid, epoch: i64, owner: Arc<str>, valid_until: Instant) -> Self {
         Lease {
             id,
             epoch,
+            owner,
             valid_until: Mutex::new(valid_until),
             lost: AtomicBool::new(false),
         }
@@ -57,6 +60,16 @@ impl Holder for Lease {
                 .lock()
                 .map(|until| Instant::now() < *until)
                 .unwrap_or(false)
+    }
+
+    fn token(&self) -> Option<(&str, i64)> {
+        Some((&self.owner, self.epoch))
+    }
+
+    fn lose(&self) {
+        if !self.lost.swap(true, Ordering::Relaxed) {
+            crate::metrics::global().leases_lost.inc();
+        }
     }
 }
 
@@ -92,7 +105,12 @@ impl Leases {
 
     /// Records a lease claimed by a statement sent at `sent`.
     pub fn add(&self, id: Uuid, epoch: i64, sent: Instant) -> Arc<Lease> {
-        let lease = Arc::new(Lease::new(id, epoch, sent + self.expiry - self.margin()));
+        let lease = Arc::new(Lease::new(
+            id,
+            epoch,
+            self.owner.clone(),
+            sent + self.expiry - self.margin(),
+        ));
         if let Ok(mut held) = self.held.lock() {
             held.insert(id, lease.clone());
         }

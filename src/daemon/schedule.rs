@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt as _;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -22,7 +23,7 @@ use super::listener::Listener;
 use super::throttle::Throttle;
 use super::{Health, IN_FLIGHT_PER_SLOT, Options};
 use crate::metrics;
-use crate::reconcile::{Outcome, Reconciler};
+use crate::reconcile::{Holder, Outcome, Reconciler, fence};
 use crate::slot::{self, Slot};
 
 /// A pass that broke off without recording when to retry (the database went away, say) leaves
@@ -155,11 +156,23 @@ async fn run_pass(
     let started = Instant::now();
     let pass = slot::scope(
         slot.clone(),
-        context.reconciler.reconcile_leased(id, &*lease),
+        context.reconciler.reconcile_leased(id, lease.clone()),
     );
+    // A panicking pass must not take its lease with it: the lease would be heart-beaten by
+    // this process for ever and the connection never worked on again.
+    let pass = std::panic::AssertUnwindSafe(pass).catch_unwind();
     let result = tokio::select! {
         result = pass => Some(result),
         _ = context.abort.cancelled() => None,
+    };
+    let result = match result {
+        Some(Ok(result)) => Some(result),
+        Some(Err(_)) => {
+            error!(connection_id = %id, "pass panicked: recording it and releasing the lease");
+            let holder: Arc<dyn Holder> = lease.clone();
+            Some(fence::scope(holder, context.reconciler.record_panic(id)).await)
+        }
+        None => None,
     };
     let seconds = started.elapsed().as_secs_f64();
     let cool_down = match &result {

@@ -6,6 +6,9 @@ use std::time::Duration;
 use rand::Rng;
 use tracing::warn;
 
+use uuid::Uuid;
+
+use super::fence;
 use super::pass::{Outcome, Reconciler};
 use super::plan::Phase;
 use super::record::{self, Finish, Loaded};
@@ -61,6 +64,46 @@ impl Reconciler {
         };
         record::finish(&self.pool, loaded.id, &loaded.known, &end).await?;
         Ok(Outcome::Failed { phase, code })
+    }
+
+    /// Records a pass that panicked: `failed` with `internal_panic`, at the row's generation
+    /// (so it is not claimed again at once), retried with backoff by the database's clock. The
+    /// rest of the status is left as the last pass wrote it. Fenced like every write of a pass.
+    pub async fn record_panic(&self, id: Uuid) -> anyhow::Result<Outcome> {
+        let code = ErrorCode::InternalPanic;
+        let message = "the pass stopped on an internal error (a bug in connectord); \
+                       it is retried with backoff";
+        let (owner, epoch) = fence::token();
+        let done = sqlx::query!(
+            r#"INSERT INTO connection_status AS s (connection_id, phase, observed_generation,
+                    instance_url, error_code, error_message, attempts, next_attempt_at,
+                    last_reconciled_at)
+               SELECT c.id, 'failed', c.generation, c.instance_url, $2, $3, 1,
+                      now() + interval '1 second', now()
+                 FROM connections c WHERE c.id = $1 AND connection_lease_holds($1, $4, $5)
+               ON CONFLICT (connection_id) DO UPDATE SET
+                    phase = 'failed', observed_generation = EXCLUDED.observed_generation,
+                    error_code = EXCLUDED.error_code, error_message = EXCLUDED.error_message,
+                    attempts = s.attempts + 1,
+                    next_attempt_at = now() + least(
+                        make_interval(secs => power(2, least(s.attempts, 20))),
+                        interval '15 minutes'),
+                    last_reconciled_at = now(), updated_at = now()"#,
+            id,
+            code.as_str(),
+            message,
+            owner,
+            epoch
+        )
+        .execute(&self.pool)
+        .await?;
+        if fence::checked(&self.pool, id, done.rows_affected()).await? == 0 {
+            return Ok(Outcome::Gone);
+        }
+        Ok(Outcome::Failed {
+            phase: Phase::Failed,
+            code,
+        })
     }
 }
 

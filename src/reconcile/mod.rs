@@ -3,6 +3,7 @@
 
 mod access;
 mod failure;
+pub mod fence;
 mod holder;
 pub mod model;
 pub mod names;

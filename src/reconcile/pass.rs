@@ -26,6 +26,7 @@ use crate::error_code::ErrorCode;
 use crate::salesforce::eca::IpRelaxation;
 use crate::salesforce::{Salesforce, SalesforceError};
 use crate::secrets::Sealer;
+use crate::test_hooks;
 
 /// A pass never takes more steps than this (a full scope change takes 14).
 const MAX_STEPS: usize = 40;
@@ -97,18 +98,6 @@ impl Reconciler {
         Box::pin(self.pass(id, usize::MAX, &Unshared).instrument(span))
     }
 
-    /// [`Reconciler::reconcile_once`] for a pass that holds a lease: it stops with
-    /// [`Outcome::LeaseLost`] before the next Salesforce call once `lease` is no longer held.
-    pub fn reconcile_leased<'a>(
-        &'a self,
-        id: Uuid,
-        lease: &'a dyn Holder,
-    ) -> Pin<Box<dyn Future<Output = anyhow::Result<Outcome>> + Send + 'a>> {
-        let span = info_span!("reconcile", connection_id = %id, tenant_id = tracing::field::Empty,
-            generation = tracing::field::Empty, phase = tracing::field::Empty);
-        Box::pin(self.pass(id, usize::MAX, lease).instrument(span))
-    }
-
     /// A pass that stops dead after `steps` steps, writing nothing more, as if the process had
     /// been killed at that step boundary. For crash tests.
     #[doc(hidden)]
@@ -120,12 +109,13 @@ impl Reconciler {
         Box::pin(self.pass(id, steps, &Unshared))
     }
 
-    async fn pass(
+    pub(super) async fn pass(
         &self,
         id: Uuid,
         cut_after: usize,
         lease: &dyn Holder,
     ) -> anyhow::Result<Outcome> {
+        test_hooks::panic_if_asked(id);
         let Some(mut loaded) = record::load(&self.pool, id).await? else {
             return Ok(Outcome::Gone);
         };
@@ -198,11 +188,11 @@ impl Reconciler {
         let result = self
             .converge(&mut executor, &mut loaded, cut_after, lease)
             .await;
+        if result.is_err() && !lease.still_held() {
+            warn!("lease lost: stopping the pass before its next Salesforce call");
+            return Ok(Outcome::LeaseLost);
+        }
         if matches!(result, Err(StepError::Interrupted)) {
-            if !lease.still_held() {
-                warn!("lease lost: stopping the pass before its next Salesforce call");
-                return Ok(Outcome::LeaseLost);
-            }
             return Ok(Outcome::Interrupted);
         }
         if let (None, Some(found)) = (&loaded.org_id, org.org_id()) {

@@ -1,9 +1,13 @@
 //! The reconciler's reads and writes in PostgreSQL: the desired row, the known component sets,
 //! `connection_status` and the audit trail.
+//!
+//! Every write checks the pass's lease in its own statement ([`super::fence`]): inside a
+//! leased pass, a write whose lease was taken over writes nothing and fails.
 
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::fence;
 use super::model::{ComponentSet, Desired, FieldName, Known, Role, Shape};
 use super::names::SetNames;
 use super::plan::Phase;
@@ -134,18 +138,21 @@ pub async fn announce(
     phase: Phase,
     instance_url: &str,
 ) -> sqlx::Result<bool> {
+    let (owner, epoch) = fence::token();
     let done = sqlx::query!(
         r#"INSERT INTO connection_status (connection_id, phase, instance_url)
-           SELECT id, $2, $3 FROM connections WHERE id = $1
+           SELECT id, $2, $3 FROM connections WHERE id = $1 AND connection_lease_holds($1, $4, $5)
            ON CONFLICT (connection_id) DO UPDATE
               SET phase = EXCLUDED.phase, instance_url = EXCLUDED.instance_url, updated_at = now()"#,
         id,
         phase.as_str(),
-        instance_url
+        instance_url,
+        owner,
+        epoch
     )
     .execute(pool)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(fence::checked(pool, id, done.rows_affected()).await? == 1)
 }
 
 /// Records which org the connection's components are (to be) built in: the row's URL, and the
@@ -156,23 +163,29 @@ pub async fn save_org(
     org_url: &str,
     org_id: Option<&str>,
 ) -> sqlx::Result<()> {
-    sqlx::query!(
-        r#"INSERT INTO connection_state (connection_id, org_url, org_id) VALUES ($1, $2, $3)
+    let (owner, epoch) = fence::token();
+    let done = sqlx::query!(
+        r#"INSERT INTO connection_state (connection_id, org_url, org_id)
+           SELECT $1, $2, $3 WHERE connection_lease_holds($1, $4, $5)
            ON CONFLICT (connection_id) DO UPDATE
               SET org_url = EXCLUDED.org_url, org_id = EXCLUDED.org_id, updated_at = now()"#,
         id,
         org_url,
-        org_id
+        org_id,
+        owner,
+        epoch
     )
     .execute(pool)
     .await?;
+    fence::checked(pool, id, done.rows_affected()).await?;
     Ok(())
 }
 
 pub async fn save_state(pool: &PgPool, id: Uuid, known: &Known) -> sqlx::Result<()> {
-    sqlx::query!(
+    let (owner, epoch) = fence::token();
+    let done = sqlx::query!(
         r#"INSERT INTO connection_state (connection_id, handled_reconnect_at, last_serial, no_spare_seat)
-           VALUES ($1, $2, $3, $4)
+           SELECT $1, $2, $3, $4 WHERE connection_lease_holds($1, $5, $6)
            ON CONFLICT (connection_id) DO UPDATE
               SET handled_reconnect_at = EXCLUDED.handled_reconnect_at,
                   last_serial = EXCLUDED.last_serial,
@@ -181,24 +194,32 @@ pub async fn save_state(pool: &PgPool, id: Uuid, known: &Known) -> sqlx::Result<
         id,
         known.handled_reconnect_at,
         known.last_serial,
-        known.no_spare_seat
+        known.no_spare_seat,
+        owner,
+        epoch
     )
     .execute(pool)
     .await?;
+    fence::checked(pool, id, done.rows_affected()).await?;
     Ok(())
 }
 
 pub async fn save_set(pool: &PgPool, id: Uuid, set: &ComponentSet) -> sqlx::Result<()> {
     let state = serde_json::to_value(set).map_err(|e| sqlx::Error::Encode(e.into()))?;
-    sqlx::query!(
-        r#"INSERT INTO component_sets (connection_id, serial, state) VALUES ($1, $2, $3)
+    let (owner, epoch) = fence::token();
+    let done = sqlx::query!(
+        r#"INSERT INTO component_sets (connection_id, serial, state)
+           SELECT $1, $2, $3 WHERE connection_lease_holds($1, $4, $5)
            ON CONFLICT (connection_id, serial) DO UPDATE SET state = EXCLUDED.state, updated_at = now()"#,
         id,
         set.serial,
-        state
+        state,
+        owner,
+        epoch
     )
     .execute(pool)
     .await?;
+    fence::checked(pool, id, done.rows_affected()).await?;
     Ok(())
 }
 
@@ -209,38 +230,52 @@ pub async fn save_credentials(
     consumer_key: Option<&str>,
     sealed_secret: Option<&[u8]>,
 ) -> sqlx::Result<()> {
-    sqlx::query!(
+    let (owner, epoch) = fence::token();
+    let done = sqlx::query!(
         "UPDATE component_sets SET consumer_key = $3, consumer_secret = $4, updated_at = now()
-          WHERE connection_id = $1 AND serial = $2",
+          WHERE connection_id = $1 AND serial = $2 AND connection_lease_holds($1, $5, $6)",
         id,
         serial,
         consumer_key,
-        sealed_secret
+        sealed_secret,
+        owner,
+        epoch
     )
     .execute(pool)
     .await?;
+    fence::checked(pool, id, done.rows_affected()).await?;
     Ok(())
 }
 
 pub async fn mark_verified(pool: &PgPool, id: Uuid, serial: i32) -> sqlx::Result<()> {
-    sqlx::query!(
-        "UPDATE component_sets SET verified_at = now() WHERE connection_id = $1 AND serial = $2",
+    let (owner, epoch) = fence::token();
+    let done = sqlx::query!(
+        "UPDATE component_sets SET verified_at = now()
+          WHERE connection_id = $1 AND serial = $2 AND connection_lease_holds($1, $3, $4)",
         id,
-        serial
+        serial,
+        owner,
+        epoch
     )
     .execute(pool)
     .await?;
+    fence::checked(pool, id, done.rows_affected()).await?;
     Ok(())
 }
 
 pub async fn forget_set(pool: &PgPool, id: Uuid, serial: i32) -> sqlx::Result<()> {
-    sqlx::query!(
-        "DELETE FROM component_sets WHERE connection_id = $1 AND serial = $2",
+    let (owner, epoch) = fence::token();
+    let done = sqlx::query!(
+        "DELETE FROM component_sets
+          WHERE connection_id = $1 AND serial = $2 AND connection_lease_holds($1, $3, $4)",
         id,
-        serial
+        serial,
+        owner,
+        epoch
     )
     .execute(pool)
     .await?;
+    fence::checked(pool, id, done.rows_affected()).await?;
     Ok(())
 }
 
@@ -303,7 +338,8 @@ pub async fn finish(pool: &PgPool, id: Uuid, known: &Known, end: &Finish<'_>) ->
     let shape_version = active
         .filter(|a| a.app.is_some())
         .map(|a| i32::try_from(a.shape.version).unwrap_or(i32::MAX));
-    sqlx::query!(
+    let (owner, epoch) = fence::token();
+    let done = sqlx::query!(
         r#"INSERT INTO connection_status AS s (connection_id, phase, observed_generation, instance_url,
                 error_code, error_message, connected_app_name, connected_app_id, consumer_key,
                 integration_username, integration_user_id, permission_set_name, permission_set_id,
@@ -317,7 +353,7 @@ pub async fn finish(pool: &PgPool, id: Uuid, known: &Known, end: &Finish<'_>) ->
                     WHERE cs.connection_id = c.id AND cs.serial = $15),
                   CASE WHEN $5::text IS NULL THEN 0 ELSE 1 END,
                   now() + make_interval(secs => $16::float8), now(), $17
-             FROM connections c WHERE c.id = $1
+             FROM connections c WHERE c.id = $1 AND connection_lease_holds($1, $18, $19)
            ON CONFLICT (connection_id) DO UPDATE SET
                 phase = EXCLUDED.phase, observed_generation = EXCLUDED.observed_generation,
                 instance_url = EXCLUDED.instance_url, error_code = EXCLUDED.error_code,
@@ -350,10 +386,13 @@ pub async fn finish(pool: &PgPool, id: Uuid, known: &Known, end: &Finish<'_>) ->
         active.map(|a| a.serial),
         verified_serial,
         end.next_attempt_in.map(|d| d.as_secs_f64()),
-        shape_version
+        shape_version,
+        owner,
+        epoch
     )
     .execute(pool)
     .await?;
+    fence::checked(pool, id, done.rows_affected()).await?;
     Ok(())
 }
 
@@ -365,13 +404,21 @@ pub async fn event(
     outcome: &str,
     detail: serde_json::Value,
 ) -> sqlx::Result<()> {
-    crate::store::append_event(pool, id, action, outcome, &detail)
-        .await
-        .map(|_| ())
-        .map_err(|e| match e {
-            crate::store::StoreError::Database(e) => e,
-            other => sqlx::Error::Protocol(other.to_string()),
-        })
+    let (owner, epoch) = fence::token();
+    let done = sqlx::query!(
+        "INSERT INTO connection_events (connection_id, action, outcome, detail)
+         SELECT $1, $2, $3, $4 WHERE connection_lease_holds($1, $5, $6)",
+        id,
+        action,
+        outcome,
+        detail,
+        owner,
+        epoch
+    )
+    .execute(pool)
+    .await?;
+    fence::checked(pool, id, done.rows_affected()).await?;
+    Ok(())
 }
 
 /// The consumer key and sealed secret of one set.

@@ -149,6 +149,12 @@ impl Org {
                 return self.cancel(&status_path, id, &tuning).await;
             }
             crate::slot::idle(wait).await;
+            // The lease is renewed by the daemon's heartbeat every third of its expiry; if that
+            // failed for long enough (a frozen process, an unreachable database), stop here.
+            if !crate::reconcile::fence::still_held() {
+                tracing::warn!(deploy_id = %id, "lease lost: no longer waiting for the deploy");
+                return Err(SalesforceError::DeployTimedOut { id, canceled: false });
+            }
             let result = self.deploy_status(&status_path).await?;
             if result.done {
                 return finish(id, result);

@@ -10,6 +10,7 @@ mod hardening;
 mod lifecycle;
 mod mapping;
 mod org_change;
+mod panics;
 mod product_role;
 mod secrets_hygiene;
 mod slots;

@@ -171,3 +171,21 @@ impl World {
             .join("\n")
     }
 }
+
+/// Everything a pass writes about connection `id`, as text.
+#[allow(dead_code)]
+pub async fn written(pool: &PgPool, id: Uuid) -> String {
+    sqlx::query_scalar(
+        "SELECT concat_ws(' | ',
+            (SELECT jsonb_agg(to_jsonb(s)) FROM connection_status s WHERE connection_id = $1),
+            (SELECT jsonb_agg(to_jsonb(c) ORDER BY serial) FROM component_sets c
+              WHERE connection_id = $1),
+            (SELECT jsonb_agg(to_jsonb(t)) FROM connection_state t WHERE connection_id = $1),
+            (SELECT jsonb_agg(to_jsonb(e) ORDER BY id) FROM connection_events e
+              WHERE connection_id = $1))",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}

@@ -4,6 +4,7 @@
 
 mod claims;
 mod daemons;
+mod frozen;
 mod kills;
 mod metrics_text;
 mod outage;

@@ -4,6 +4,7 @@
 mod cli;
 mod definer;
 mod due;
+mod fence;
 mod generation;
 mod helpers;
 mod notify;
@@ -12,3 +13,6 @@ mod rules;
 mod sealing;
 mod tenant;
 mod tenant_seal;
+#[allow(dead_code)]
+#[path = "../e2e/support.rs"]
+mod support;
