@@ -11,7 +11,8 @@ use crate::support::World;
 pub(crate) fn command(world: &World, args: &[&str]) -> tokio::process::Command {
     let options = world.pool.connect_options();
     let url = format!(
-        "postgres://postgres@127.0.0.1:5432/{}",
+        "postgres://postgres@127.0.0.1:{}/{}",
+        options.get_port(),
         options.get_database().expect("test database name")
     );
     let key = base64::engine::general_purpose::STANDARD.encode(world.key);

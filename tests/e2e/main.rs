@@ -12,3 +12,9 @@ mod product_role;
 mod secrets_hygiene;
 mod slots;
 mod support;
+
+/// Without `DATABASE_URL`, one throwaway PostgreSQL cluster serves this test binary.
+#[ctor::ctor(unsafe)]
+fn database() {
+    connectord::embedded_db::provide_database_url_or_exit();
+}

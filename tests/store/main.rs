@@ -9,3 +9,9 @@ mod notify;
 mod remove;
 mod rules;
 mod sealing;
+
+/// Without `DATABASE_URL`, one throwaway PostgreSQL cluster serves this test binary.
+#[ctor::ctor(unsafe)]
+fn database() {
+    connectord::embedded_db::provide_database_url_or_exit();
+}
