@@ -76,6 +76,16 @@ pub struct EmbeddedDb {
 impl EmbeddedDb {
     /// Creates and starts a cluster; blocks until it accepts connections.
     pub fn start() -> Result<EmbeddedDb, EmbeddedDbError> {
+        Self::start_with(None)
+    }
+
+    /// Like [`EmbeddedDb::start`], but connections over TCP must give `password` for
+    /// `postgres` (scram-sha-256); for tests of authentication failures.
+    pub fn start_with_password(password: &str) -> Result<EmbeddedDb, EmbeddedDbError> {
+        Self::start_with(Some(password))
+    }
+
+    fn start_with(password: Option<&str>) -> Result<EmbeddedDb, EmbeddedDbError> {
         let bindir = binaries::find().ok_or_else(|| EmbeddedDbError::NoBinaries {
             searched: binaries::searched(),
         })?;
@@ -97,7 +107,7 @@ impl EmbeddedDb {
             port: 0,
             server: None,
         };
-        db.initdb()?;
+        db.initdb(password)?;
         db.start_server(false)?;
         Ok(db)
     }
@@ -169,15 +179,25 @@ impl EmbeddedDb {
         command
     }
 
-    fn initdb(&self) -> Result<(), EmbeddedDbError> {
-        let out = self
-            .tool("initdb")
+    fn initdb(&self, password: Option<&str>) -> Result<(), EmbeddedDbError> {
+        let mut initdb = self.tool("initdb");
+        initdb
             .arg("-D")
             .arg(self.data())
             .args(["-U", "postgres", "-A", "trust", "--no-sync"])
-            .args(["--no-locale", "-E", "UTF8"])
-            .output()
-            .map_err(|e| self.tool_error("initdb", e))?;
+            .args(["--no-locale", "-E", "UTF8"]);
+        if let Some(password) = password {
+            let file = self.folder().join("password");
+            std::fs::write(&file, password).map_err(|e| folder_error(&file, e))?;
+            if let Some(account) = self.account {
+                std::os::unix::fs::chown(&file, Some(account.uid), Some(account.gid))
+                    .map_err(|e| folder_error(&file, e))?;
+            }
+            initdb
+                .args(["--auth-host=scram-sha-256", "--pwfile"])
+                .arg(file);
+        }
+        let out = initdb.output().map_err(|e| self.tool_error("initdb", e))?;
         if !out.status.success() {
             let detail = String::from_utf8_lossy(&out.stderr).trim().to_owned();
             return Err(self.tool_error("initdb", detail));

@@ -2,6 +2,7 @@
 //! Each `#[sqlx::test]` gets a fresh database (migrated unless it says otherwise).
 
 mod cli;
+mod connect_errors;
 mod due;
 mod generation;
 mod helpers;
