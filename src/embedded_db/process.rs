@@ -31,10 +31,10 @@ pub fn provide_database_url() -> Result<(), EmbeddedDbError> {
 }
 
 /// [`provide_database_url`], or the reason on stderr and exit code 2: for a test binary's
-/// constructor, which cannot return an error.
+/// or benchmark's constructor, which cannot return an error.
 pub fn provide_database_url_or_exit() {
     if let Err(error) = provide_database_url() {
-        eprintln!("connectord tests: {error}");
+        eprintln!("connectord: {error}");
         std::process::exit(2);
     }
 }
