@@ -56,27 +56,27 @@ impl fmt::Display for Target {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error(
-        "cannot connect to PostgreSQL ({0}): connection refused; is the server running and \
+        "cannot connect to the database ({0}): connection refused; is the server running and \
          listening on that host and port?"
     )]
     Refused(Target),
     #[error(
-        "cannot connect to PostgreSQL ({target}): authentication failed for user {}; check the \
+        "cannot connect to the database ({target}): authentication failed for user {}; check the \
          user and password in database.url",
         target.user
     )]
     AuthenticationFailed { target: Target },
     #[error(
-        "cannot connect to PostgreSQL ({0}): the database does not exist; create it or name \
+        "cannot connect to the database ({0}): the database does not exist; create it or name \
          another in database.url"
     )]
     DatabaseMissing(Target),
     #[error(
-        "cannot connect to PostgreSQL ({target}): no answer within {} (database.connect_timeout)",
+        "cannot connect to the database ({target}): no answer within {} (database.connect_timeout)",
         humantime::format_duration(*after)
     )]
     Timeout { target: Target, after: Duration },
-    #[error("cannot connect to PostgreSQL ({target}): {cause}")]
+    #[error("cannot connect to the database ({target}): {cause}")]
     Other { target: Target, cause: String },
 }
 
@@ -143,5 +143,5 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
         .acquire_timeout(settings.database.connect_timeout)
         .connect_with(options.clone())
         .await
-        .with_context(|| format!("cannot connect to PostgreSQL ({})", Target::of(&options)))
+        .with_context(|| format!("cannot connect to the database ({})", Target::of(&options)))
 }
