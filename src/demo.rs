@@ -9,12 +9,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use secrecy::{ExposeSecret, SecretString};
+use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::config::Settings;
+use crate::cli::BadInput;
+use crate::config::{ConfigError, Settings};
+use crate::embedded_db::EmbeddedDb;
 use crate::reconcile::Reconciler;
 use crate::salesforce::{Salesforce, Tuning};
 use crate::secrets::Sealer;
@@ -29,14 +31,45 @@ struct Tenant {
     id: Uuid,
 }
 
+/// The demo on `database.url` when one is set, else on a throwaway cluster of its own that is
+/// removed at the end, also after an error or Ctrl-C.
 pub async fn run(settings: &Settings) -> anyhow::Result<()> {
-    let url = settings.database_url()?;
-    create_database_if_missing(url).await?;
+    if !settings.database.url.expose_secret().is_empty() {
+        let url = settings.database_url()?;
+        create_database_if_missing(url, settings.database.connect_timeout).await?;
+        return run_on(url.expose_secret(), settings).await;
+    }
+    let started = Instant::now();
+    let cluster = EmbeddedDb::start().map_err(|e| match e.is_setup() {
+        true => anyhow::Error::new(BadInput(e.to_string())),
+        false => anyhow::Error::new(e).context("cannot start a throwaway PostgreSQL cluster"),
+    })?;
+    println!(
+        "PostgreSQL: a throwaway cluster of {} on 127.0.0.1:{} in {}, started in {} ms \
+         (set DATABASE_URL to use a server of your own)",
+        cluster.bindir().display(),
+        cluster.port(),
+        cluster.folder().display(),
+        started.elapsed().as_millis()
+    );
+    let url = cluster.url("postgres");
+    let result = tokio::select! {
+        result = run_on(&url, settings) => result,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    drop(cluster);
+    result
+}
+
+async fn run_on(url: &str, settings: &Settings) -> anyhow::Result<()> {
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|_| ConfigError::new("database.url", "is not a PostgreSQL URL"))?;
+    store::probe(&options, settings.database.connect_timeout).await?;
     let pool = PgPoolOptions::new()
         .max_connections(8)
-        .connect(url.expose_secret())
+        .connect_with(options)
         .await
-        .context("cannot connect to the database named by DATABASE_URL")?;
+        .context("cannot connect to the database")?;
     store::migrate(&pool).await?;
 
     let config = SimulatorConfig {
@@ -323,16 +356,11 @@ where
 }
 
 /// Creates the database named in `url` if the server does not have it yet.
-async fn create_database_if_missing(url: &SecretString) -> anyhow::Result<()> {
+async fn create_database_if_missing(url: &SecretString, timeout: Duration) -> anyhow::Result<()> {
     let options = PgConnectOptions::from_str(url.expose_secret())
-        .context("DATABASE_URL is not a PostgreSQL URL")?;
+        .map_err(|_| ConfigError::new("database.url", "is not a PostgreSQL URL"))?;
     let name = options.get_database().unwrap_or("postgres").to_owned();
-    let mut admin = options
-        .clone()
-        .database("postgres")
-        .connect()
-        .await
-        .context("cannot connect to the PostgreSQL server named by DATABASE_URL")?;
+    let mut admin = store::connect_one(&options.clone().database("postgres"), timeout).await?;
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
             .bind(&name)

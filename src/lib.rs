@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod embedded_db;
 pub mod error_code;
 pub mod http;
 pub mod mapping;

@@ -1,4 +1,6 @@
-//! A throwaway database on the local server, created for one measurement and dropped after.
+//! A throwaway database on the benchmark's server (the one `DATABASE_URL` names, else a
+//! throwaway cluster of its own started in `main.rs`), created for one measurement and dropped
+//! after.
 
 use anyhow::Context as _;
 use sqlx::PgPool;
@@ -7,8 +9,13 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 /// The `application_name` of the benchmark's own sessions (to tell them from the daemon's).
 const OWN_APPLICATION: &str = "connectord-bench";
 
-/// The server the benchmark uses (user postgres, trust auth).
-pub const SERVER: &str = "postgres://postgres@127.0.0.1:5432";
+/// The server the benchmark uses: `DATABASE_URL` without its database.
+fn server() -> anyhow::Result<String> {
+    let url = std::env::var("DATABASE_URL").context("DATABASE_URL is set by main")?;
+    let mut url = url::Url::parse(&url).context("DATABASE_URL is a URL")?;
+    url.set_path("");
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
 
 #[derive(Clone)]
 pub struct Throwaway {
@@ -24,14 +31,15 @@ impl Throwaway {
             "connectord_bench_{}",
             &uuid::Uuid::new_v4().simple().to_string()[..12]
         );
-        let admin = PgPool::connect(&format!("{SERVER}/postgres"))
+        let server = server()?;
+        let admin = PgPool::connect(&format!("{server}/postgres"))
             .await
-            .context("connecting to PostgreSQL on 127.0.0.1:5432 as postgres")?;
+            .context("connecting to the benchmark's PostgreSQL server")?;
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&admin)
             .await?;
         admin.close().await;
-        let url = format!("{SERVER}/{name}");
+        let url = format!("{server}/{name}");
         let options: PgConnectOptions = url.parse()?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
@@ -44,7 +52,7 @@ impl Throwaway {
     /// Closes the pool and drops the database (and any session still on it).
     pub async fn drop_now(&self) -> anyhow::Result<()> {
         self.pool.close().await;
-        let admin = PgPool::connect(&format!("{SERVER}/postgres")).await?;
+        let admin = PgPool::connect(&format!("{}/postgres", server()?)).await?;
         sqlx::query(&format!(
             "DROP DATABASE IF EXISTS {} WITH (FORCE)",
             self.name

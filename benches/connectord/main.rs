@@ -1,7 +1,8 @@
 //! connectord's benchmarks: `cargo bench --bench connectord [-- --quick]`.
 //!
-//! Each measurement gets its own throwaway database on 127.0.0.1:5432 (user postgres, trust
-//! auth), dropped at the end, and its own in-process Salesforce simulator. Daemons are the real
+//! Each measurement gets its own throwaway database, dropped at the end, on the server named by
+//! `DATABASE_URL` or, without it, on a throwaway cluster of the machine's PostgreSQL binaries
+//! (`connectord::embedded_db`), and its own in-process Salesforce simulator. Daemons are the real
 //! `connectord run` binary Cargo builds beside this benchmark. The result is a markdown report
 //! on stdout (progress on stderr). Targets are reported, never asserted: the exit code is
 //! non-zero only when a measurement could not be made.
@@ -264,6 +265,12 @@ fn machine() -> String {
         .trim()
         .to_owned();
     format!("{cores} cores, {model}, {memory} memory")
+}
+
+/// Without `DATABASE_URL`, one throwaway PostgreSQL cluster serves the whole run.
+#[ctor::ctor(unsafe)]
+fn database() {
+    connectord::embedded_db::provide_database_url_or_exit();
 }
 
 #[tokio::main]

@@ -4,6 +4,7 @@
 //! `docs/tables.md`), so every writer gets the same readable error; here a refused write
 //! becomes [`StoreError::Rejected`] with the database's message.
 
+mod connect;
 mod connections;
 mod error;
 mod events;
@@ -12,16 +13,9 @@ mod sealed;
 mod settings;
 mod status;
 
-use anyhow::Context as _;
-use secrecy::ExposeSecret as _;
-use sqlx::{
-    PgPool,
-    migrate::Migrator,
-    postgres::{PgListener, PgPoolOptions},
-};
+use sqlx::{PgPool, migrate::Migrator, postgres::PgListener};
 
-use crate::config::Settings;
-
+pub use connect::{ConnectError, Target, connect, connect_one, connect_options, probe};
 pub use connections::{
     Connection, NewConnection, delete_connection, get_connection, insert_connection,
     request_reconnect, set_enabled, set_fields,
@@ -40,18 +34,6 @@ pub const NOTIFY_CHANNEL: &str = "connectord_connections";
 
 /// The migrations in `migrations/`, compiled into the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!();
-
-/// A pool for `database.url`, connected eagerly so that a wrong URL or a database that is
-/// down is reported now. Never puts the URL (it may hold a password) in an error.
-pub async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
-    let url = settings.database_url()?;
-    PgPoolOptions::new()
-        .max_connections(settings.database.max_connections)
-        .acquire_timeout(settings.database.connect_timeout)
-        .connect(url.expose_secret())
-        .await
-        .context("cannot connect to the database named by database.url")
-}
 
 /// Applies the migrations that have not been applied yet and returns how many that was;
 /// does nothing (and returns 0) when all have.

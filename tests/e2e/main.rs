@@ -17,3 +17,9 @@ mod slots;
 mod support;
 mod vending;
 mod vending_http;
+
+/// Without `DATABASE_URL`, one throwaway PostgreSQL cluster serves this test binary.
+#[ctor::ctor(unsafe)]
+fn database() {
+    connectord::embedded_db::provide_database_url_or_exit();
+}

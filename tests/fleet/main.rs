@@ -12,3 +12,9 @@ mod scale;
 #[allow(dead_code)]
 #[path = "../e2e/support.rs"]
 mod support;
+
+/// Without `DATABASE_URL`, one throwaway PostgreSQL cluster serves this test binary.
+#[ctor::ctor(unsafe)]
+fn database() {
+    connectord::embedded_db::provide_database_url_or_exit();
+}

@@ -1,10 +1,9 @@
 //! A database outage under a running daemon, on a throwaway PostgreSQL cluster of its own
-//! (`initdb` + `pg_ctl` on a free port in a temporary directory; never the shared server).
+//! (`connectord::embedded_db`: never the shared server, nor this binary's own cluster).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
+use connectord::embedded_db::EmbeddedDb;
 use connectord::simulator::SimulatorConfig;
 use connectord::store::{self, Phase};
 use sqlx::postgres::PgPoolOptions;
@@ -12,117 +11,12 @@ use sqlx::postgres::PgPoolOptions;
 use crate::daemons::{self, Daemon};
 use crate::support::World;
 
-/// A PostgreSQL cluster in a temporary directory, stopped and removed on drop.
-struct Cluster {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
-}
-
-/// Runs a PostgreSQL tool as the `postgres` user when we are root (initdb refuses root).
-fn as_postgres(program: &str, args: &[&str]) -> Command {
-    if is_root() {
-        let mut command = Command::new("runuser");
-        command.args(["-u", "postgres", "--", program]).args(args);
-        command
-    } else {
-        let mut command = Command::new(program);
-        command.args(args);
-        command
-    }
-}
-
-fn run(mut command: Command) {
-    let out = command.output().expect("the PostgreSQL tool runs");
-    assert!(
-        out.status.success(),
-        "{command:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-impl Cluster {
-    fn create() -> Cluster {
-        let dir = tempfile::tempdir().expect("temp dir");
-        if is_root() {
-            let mut chown = Command::new("chown");
-            chown.args(["postgres:", &dir.path().to_string_lossy()]);
-            run(chown);
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|s| s.local_addr())
-            .expect("a free port")
-            .port();
-        let cluster = Cluster { dir, port };
-        let data = cluster.data();
-        run(as_postgres(
-            "initdb",
-            &["-D", &data, "-U", "postgres", "-A", "trust", "--no-sync"],
-        ));
-        cluster.start();
-        cluster
-    }
-
-    fn data(&self) -> String {
-        self.dir.path().join("data").to_string_lossy().into_owned()
-    }
-
-    fn log(&self) -> PathBuf {
-        self.dir.path().join("postgres.log")
-    }
-
-    fn start(&self) {
-        let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
-            self.port,
-            self.dir.path().display()
-        );
-        run(as_postgres(
-            "pg_ctl",
-            &[
-                "-D",
-                &self.data(),
-                "-o",
-                &options,
-                "-l",
-                &path(&self.log()),
-                "-w",
-                "start",
-            ],
-        ));
-    }
-
-    fn stop(&self) {
-        run(as_postgres(
-            "pg_ctl",
-            &["-D", &self.data(), "-m", "fast", "-w", "stop"],
-        ));
-    }
-
-    fn url(&self, database: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
-    }
-}
-
-fn path(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = as_postgres("pg_ctl", &["-D", &self.data(), "-m", "immediate", "stop"]).output();
-    }
-}
-
 #[tokio::test]
 async fn the_daemon_survives_a_database_restart_and_converges_what_changed_after_it() {
-    let cluster = tokio::task::spawn_blocking(Cluster::create).await.unwrap();
+    let mut cluster = tokio::task::spawn_blocking(EmbeddedDb::start)
+        .await
+        .unwrap()
+        .expect("a throwaway cluster starts");
     let admin = PgPoolOptions::new()
         .max_connections(1)
         .connect(&cluster.url("postgres"))
@@ -147,14 +41,9 @@ async fn the_daemon_survives_a_database_restart_and_converges_what_changed_after
     let before = world.add("acme", &org, &["Account.Industry"], true).await;
     daemons::wait_converged(&world.pool, 30, || daemon.logs()).await;
 
-    tokio::task::spawn_blocking({
-        let data = cluster.data();
-        move || {
-            run(as_postgres(
-                "pg_ctl",
-                &["-D", &data, "-m", "fast", "-w", "stop"],
-            ))
-        }
+    let mut cluster = tokio::task::spawn_blocking(move || {
+        cluster.stop().expect("the cluster stops");
+        cluster
     })
     .await
     .unwrap();
@@ -164,7 +53,9 @@ async fn the_daemon_survives_a_database_restart_and_converges_what_changed_after
     assert!(why.contains("database unreachable"), "{why}");
 
     let cluster = tokio::task::spawn_blocking(move || {
-        cluster.start();
+        cluster
+            .restart()
+            .expect("the cluster starts again on its port");
         cluster
     })
     .await
@@ -187,7 +78,7 @@ async fn the_daemon_survives_a_database_restart_and_converges_what_changed_after
         daemon.logs()
     );
     world.pool.close().await;
-    tokio::task::spawn_blocking(move || cluster.stop())
+    tokio::task::spawn_blocking(move || drop(cluster))
         .await
         .unwrap();
 }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod definer;
+mod connect_errors;
 mod due;
 mod fence;
 mod generation;
@@ -16,3 +17,9 @@ mod tenant_seal;
 #[allow(dead_code)]
 #[path = "../e2e/support.rs"]
 mod support;
+
+/// Without `DATABASE_URL`, one throwaway PostgreSQL cluster serves this test binary.
+#[ctor::ctor(unsafe)]
+fn database() {
+    connectord::embedded_db::provide_database_url_or_exit();
+}
