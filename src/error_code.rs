@@ -25,6 +25,21 @@ pub enum ErrorCode {
     /// The row was pointed at another org and the old org could not be cleaned up: what is
     /// left there is listed (issue 14 item 5).
     OldOrgRemnants,
+    /// The org does not let the admin read the app's consumer secret through the REST API.
+    /// Remedy: an org admin turns on "Allow access to External Client App consumer secrets via
+    /// REST API" (`ExternalClientAppSettings.enableClientSecretInRestApiAccess`, API 62.0+) and
+    /// gives the admin who authorised connectord the View Client Secret permission (issue 21
+    /// item 1).
+    ConsumerSecretAccessOff,
+    /// The token endpoint kept refusing the connection's own app (client-credentials
+    /// `invalid_grant`) after the propagation wait (`salesforce.app_token_wait`). Remedy: none
+    /// at first (it is retried with backoff); if it persists, the message carries Salesforce's
+    /// description: an inactive run-as user or no usable OAuth scope (issue 21 item 3).
+    AppTokenRefused,
+    /// The org has no "Minimum Access - API Only Integrations" profile, so no integration user
+    /// can be created. Remedy: an org admin makes the profile available (it comes with the
+    /// Salesforce Integration user licence), then the connection is retried (issue 21 item 2).
+    IntegrationProfileMissing,
 }
 
 impl ErrorCode {
@@ -42,6 +57,9 @@ impl ErrorCode {
         Self::TokenNotAvailable,
         Self::OrgMismatch,
         Self::OldOrgRemnants,
+        Self::ConsumerSecretAccessOff,
+        Self::AppTokenRefused,
+        Self::IntegrationProfileMissing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +77,9 @@ impl ErrorCode {
             Self::TokenNotAvailable => "token_not_available",
             Self::OrgMismatch => "org_mismatch",
             Self::OldOrgRemnants => "old_org_remnants",
+            Self::ConsumerSecretAccessOff => "consumer_secret_access_off",
+            Self::AppTokenRefused => "app_token_refused",
+            Self::IntegrationProfileMissing => "integration_profile_missing",
         }
     }
 
@@ -75,6 +96,8 @@ impl ErrorCode {
                 | Self::IpRestricted
                 | Self::OrgMismatch
                 | Self::OldOrgRemnants
+                | Self::ConsumerSecretAccessOff
+                | Self::IntegrationProfileMissing
         )
     }
 }

@@ -35,6 +35,7 @@ pub fn settings(login_url: &str) -> SalesforceSettings {
         username_domain: "integration.connectord.invalid".into(),
         connect_timeout: Duration::from_secs(2),
         request_timeout: Duration::from_secs(2),
+        app_token_wait: Duration::from_millis(200),
     }
 }
 
