@@ -3,6 +3,7 @@
 mod bad_input;
 mod commands;
 mod crash;
+mod dialogue;
 mod evolve;
 mod faults;
 mod hardening;
