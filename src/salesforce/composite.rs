@@ -191,7 +191,8 @@ fn is_bystander(response: &SubResponse) -> bool {
 }
 
 /// The error of an all-or-none call: the first subresponse that really failed (an invalid
-/// reference included), or, when every failure says it was rolled back, that.
+/// reference included), or, when every subresponse says it was rolled back, that. (A failed
+/// record inside a collection answers 200: its caller reads the SaveResults.)
 fn first_failure(responses: &[SubResponse]) -> Result<(), SalesforceError> {
     let mut halted = 0;
     for response in responses {
@@ -216,12 +217,12 @@ fn first_failure(responses: &[SubResponse]) -> Result<(), SalesforceError> {
         };
         return Err(error);
     }
-    if halted > 0 {
+    if halted > 0 && halted == responses.len() {
         return Err(SalesforceError::Rejected {
             status: 400,
             code: "PROCESSING_HALTED".into(),
             message: format!(
-                "all {halted} failed subrequests say they were rolled back because another failed, and none says why"
+                "all {halted} subrequests say they were rolled back because another failed, and none says why"
             ),
             fields: Vec::new(),
         });
@@ -285,16 +286,11 @@ mod tests {
     }
 
     #[test]
-    fn a_call_whose_every_failure_says_rolled_back_is_still_an_error() {
+    fn a_call_whose_every_subresponse_says_rolled_back_is_still_an_error() {
+        let rolled_back = "The transaction was rolled back since another operation in the same transaction failed.";
         let responses = [
-            answer(
-                "a",
-                400,
-                halted(
-                    "The transaction was rolled back since another operation in the same transaction failed.",
-                ),
-            ),
-            answer("b", 201, json!({"id": "x"})),
+            answer("a", 400, halted(rolled_back)),
+            answer("b", 400, halted(rolled_back)),
         ];
         assert!(matches!(
             first_failure(&responses),
