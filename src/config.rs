@@ -94,6 +94,15 @@ pub struct SalesforceSettings {
     /// How long a Metadata API deploy may run before it is cancelled (`deploy_timed_out`).
     #[serde(with = "humantime_serde")]
     pub deploy_wait_limit: Duration,
+    /// How long the proof step keeps asking for a token for a freshly deployed app while the
+    /// token endpoint answers `invalid_grant` (a new app takes a while to reach every server),
+    /// with backoff, before it reports `app_token_refused`.
+    #[serde(with = "humantime_serde", default = "default_app_token_wait")]
+    pub app_token_wait: Duration,
+}
+
+fn default_app_token_wait() -> Duration {
+    Duration::from_secs(180)
 }
 
 #[derive(Debug, Clone, Deserialize)]

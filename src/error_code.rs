@@ -29,6 +29,21 @@ pub enum ErrorCode {
     DeployTimedOut,
     /// A pass panicked (a bug): its lease was released and it is retried with backoff.
     InternalPanic,
+    /// The org does not let the admin read the app's consumer secret through the REST API.
+    /// Remedy: an org admin turns on "Allow access to External Client App consumer secrets via
+    /// REST API" (`ExternalClientAppSettings.enableClientSecretInRestApiAccess`, API 62.0+) and
+    /// gives the admin who authorised connectord the View Client Secret permission (issue 21
+    /// item 1).
+    ConsumerSecretAccessOff,
+    /// The token endpoint kept refusing the connection's own app (client-credentials
+    /// `invalid_grant`) after the propagation wait (`salesforce.app_token_wait`). Remedy: none
+    /// at first (it is retried with backoff); if it persists, the message carries Salesforce's
+    /// description: an inactive run-as user or no usable OAuth scope (issue 21 item 3).
+    AppTokenRefused,
+    /// The org has no "Minimum Access - API Only Integrations" profile, so no integration user
+    /// can be created. Remedy: an org admin makes the profile available (it comes with the
+    /// Salesforce Integration user licence), then the connection is retried (issue 21 item 2).
+    IntegrationProfileMissing,
 }
 
 impl ErrorCode {
@@ -48,6 +63,9 @@ impl ErrorCode {
         Self::OldOrgRemnants,
         Self::DeployTimedOut,
         Self::InternalPanic,
+        Self::ConsumerSecretAccessOff,
+        Self::AppTokenRefused,
+        Self::IntegrationProfileMissing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +85,9 @@ impl ErrorCode {
             Self::OldOrgRemnants => "old_org_remnants",
             Self::DeployTimedOut => "deploy_timed_out",
             Self::InternalPanic => "internal_panic",
+            Self::ConsumerSecretAccessOff => "consumer_secret_access_off",
+            Self::AppTokenRefused => "app_token_refused",
+            Self::IntegrationProfileMissing => "integration_profile_missing",
         }
     }
 
@@ -83,6 +104,8 @@ impl ErrorCode {
                 | Self::IpRestricted
                 | Self::OrgMismatch
                 | Self::OldOrgRemnants
+                | Self::ConsumerSecretAccessOff
+                | Self::IntegrationProfileMissing
         )
     }
 }

@@ -8,7 +8,8 @@
 //! ([`TokenFailure::HostGone`], so the caller can try the login host). A host that does not
 //! answer at all is a network failure (`salesforce_unavailable`, retried later), never a
 //! reason to send the refresh token elsewhere. Anything else is mapped by
-//! [`super::error_body::from_response`] (`invalid_grant` → `AdminTokenRevoked`).
+//! [`super::error_body::from_response`] (`invalid_grant` → `AdminTokenRevoked` for the
+//! refresh-token grant, `AppTokenRefused` for the client-credentials grant).
 
 use oauth2::{
     AuthType, ClientId, ClientSecret, EndpointNotSet, EndpointSet, ExtraTokenFields, RefreshToken,
@@ -120,6 +121,7 @@ pub(crate) async fn request_token(
     // Each request's future owns its `Http` (a cheap clone): a future borrowing it here made
     // every caller's future fail rustc's "`Send` is not general enough" check when spawned
     // (rust-lang/rust#110338).
+    let app = matches!(grant, Grant::ClientCredentials);
     let send = |request: oauth2::HttpRequest| {
         let http = http.clone();
         async move { send_token_request(&http, request).await }
@@ -139,8 +141,8 @@ pub(crate) async fn request_token(
                 .await
         }
     };
-    match result {
-        Ok(response) => access_token_from(&response).map_err(TokenFailure::Failed),
+    let outcome = match result {
+        Ok(response) => return access_token_from(&response).map_err(TokenFailure::Failed),
         Err(RequestTokenError::Request(TokenHttpError::HostGone(e))) => {
             Err(TokenFailure::HostGone(e))
         }
@@ -166,6 +168,19 @@ pub(crate) async fn request_token(
                 detail,
             }))
         }
+    };
+    outcome.map_err(|f| if app { refused_app(f) } else { f })
+}
+
+/// Only the refresh-token grant's `invalid_grant` means the admin's grant is gone. From the
+/// client-credentials grant it means the app cannot have a token yet or at all: not yet
+/// propagated after a deploy, "no valid scopes defined" (Winter '26), an inactive run-as user.
+fn refused_app(failure: TokenFailure) -> TokenFailure {
+    match failure {
+        TokenFailure::Failed(SalesforceError::AdminTokenRevoked { description }) => {
+            TokenFailure::Failed(SalesforceError::AppTokenRefused { description })
+        }
+        other => other,
     }
 }
 

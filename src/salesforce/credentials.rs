@@ -4,6 +4,14 @@
 //! `key` and `secret` (Connect REST API Developer Guide, "OAuth Credentials Resources" and
 //! "OAuth Credentials by Consumer ID"). Then the proof: a client-credentials token minted with
 //! them and one read made with it.
+//!
+//! When the org keeps consumer secrets out of the REST API ("Allow access to External Client
+//! App consumer secrets via REST API" off, the setting
+//! `ExternalClientAppSettings.enableClientSecretInRestApiAccess` of API 62.0+, which Salesforce
+//! recommends keeping off), or the admin lacks View Client Secret, the resource answers an
+//! error: that is [`SalesforceError::ConsumerSecretAccessOff`], as is a 200 without the secret.
+//! A freshly deployed app's client-credentials grant may answer `invalid_grant` for a while:
+//! the proof asks again with backoff for `salesforce.app_token_wait`.
 
 use reqwest::Method;
 use secrecy::{ExposeSecret as _, SecretString};
@@ -38,7 +46,10 @@ impl Org {
     ) -> Result<(String, SecretString), SalesforceError> {
         let app_id = id_segment(app_id)?;
         let list_path = self.data_path(&format!("apps/oauth/credentials/{app_id}"));
-        let app: AppCredentials = self.call_json(Method::GET, &list_path, &[], |r| r).await?;
+        let app: AppCredentials = self
+            .call_json(Method::GET, &list_path, &[], |r| r)
+            .await
+            .map_err(secret_refused)?;
         let consumer =
             app.consumers
                 .into_iter()
@@ -50,15 +61,14 @@ impl Org {
         let path = format!("{list_path}/{consumer_id}");
         let credentials: ConsumerCredentials = self
             .call_json(Method::GET, &path, &[("part", "keyandsecret")], |r| r)
-            .await?;
-        let secret = credentials.secret.filter(|s| !s.is_empty()).ok_or_else(|| {
-            SalesforceError::Rejected {
-                status: 200,
-                code: "SECRET_NOT_RETURNED".into(),
-                message: "Salesforce did not return the consumer secret; allow it in External Client App Settings (enableClientSecretInRestApiAccess)".into(),
-                fields: Vec::new(),
-            }
-        })?;
+            .await
+            .map_err(secret_refused)?;
+        let secret = credentials
+            .secret
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| SalesforceError::ConsumerSecretAccessOff {
+                message: "the answer held the key but no secret".into(),
+            })?;
         Ok((credentials.key, SecretString::from(secret)))
     }
 
@@ -72,8 +82,7 @@ impl Org {
     ) -> Result<(), SalesforceError> {
         let instance = self.instance_url();
         let token = self
-            .sf()
-            .client_credentials_token(&instance, consumer_key, consumer_secret)
+            .patient_app_token(&instance, consumer_key, consumer_secret)
             .await?;
         let base = token.instance_url.clone().unwrap_or(instance);
         let base = self.sf().instance_policy().check(&base)?;
@@ -92,6 +101,69 @@ impl Org {
             })
             .await?;
         decode::<serde_json::Value>(&answer).map(|_| ())
+    }
+}
+
+impl Org {
+    /// A client-credentials token for an app, asked for again with doubling pauses while the
+    /// token endpoint refuses it (`AppTokenRefused`), until `salesforce.app_token_wait` is spent.
+    async fn patient_app_token(
+        &self,
+        instance: &url::Url,
+        consumer_key: &str,
+        consumer_secret: &SecretString,
+    ) -> Result<super::AccessToken, SalesforceError> {
+        let (wait, first_pause) = self.sf().app_token_patience();
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut pause = first_pause.max(std::time::Duration::from_millis(1));
+        loop {
+            let result = self
+                .sf()
+                .client_credentials_token(instance, consumer_key, consumer_secret)
+                .await;
+            match result {
+                Err(SalesforceError::AppTokenRefused { description })
+                    if tokio::time::Instant::now() + pause < deadline =>
+                {
+                    tracing::info!(
+                        description = %description,
+                        pause_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX),
+                        "the app's token was refused; asking again (a new app takes a while)"
+                    );
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_secs(30));
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// The credentials resource's refusal to show the secret: access off in the org, or the admin
+/// without the permissions to view it. Salesforce does not document the exact error; a 403, a
+/// "not enabled" code or message, or `INSUFFICIENT_ACCESS` all mean it.
+fn secret_refused(error: SalesforceError) -> SalesforceError {
+    match error {
+        SalesforceError::Rejected {
+            status,
+            code,
+            message,
+            ..
+        } if status == 403
+            || matches!(
+                code.as_str(),
+                "FUNCTIONALITY_NOT_ENABLED" | "FEATURE_NOT_ENABLED" | "INSUFFICIENT_ACCESS"
+            )
+            || message.to_ascii_lowercase().contains("not enabled")
+            || message
+                .to_ascii_lowercase()
+                .contains("not currently enabled") =>
+        {
+            SalesforceError::ConsumerSecretAccessOff {
+                message: format!("{code}: {message}"),
+            }
+        }
+        other => other,
     }
 }
 

@@ -121,6 +121,32 @@ pub enum SalesforceError {
     )]
     OrgMismatch { expected: String, found: String },
 
+    /// The credentials resource refused the consumer secret (issue 21 item 1).
+    #[error(
+        "Salesforce refused to give connectord the app's consumer secret ({message}); an org admin must turn on \"Allow access to External Client App consumer secrets via REST API\" in Setup > External Client Apps > Settings (the org setting ExternalClientAppSettings.enableClientSecretInRestApiAccess, API 62.0 and later) and give the admin who authorised connectord the View Client Secret permission (with the External Client App permissions to manage the app)"
+    )]
+    ConsumerSecretAccessOff { message: String },
+
+    /// The client-credentials grant of the connection's own app answered `invalid_grant` for
+    /// longer than the propagation wait (issue 21 item 3).
+    #[error(
+        "Salesforce refuses tokens to this connection's app ({description}); a new app can take minutes to work everywhere, so it will be tried again. If it persists: check that the app's run-as user is active and that the app has the OAuth scope api"
+    )]
+    AppTokenRefused { description: String },
+
+    /// A lookup inside a Composite call found no row, so the subrequests that needed it were
+    /// halted ("Invalid reference specified"): the org lacks the integration profile.
+    #[error(
+        "the Salesforce org has no profile named \"Minimum Access - API Only Integrations\" ({message}), which API-only integration users need; an org admin must make it available (it comes with the Salesforce Integration user licence), then connectord tries again"
+    )]
+    IntegrationProfileMissing { message: String },
+
+    /// A Composite subrequest's `@{reference…}` found no value (`PROCESSING_HALTED`, "Invalid
+    /// reference specified"): typically a lookup query that returned no rows. The caller knows
+    /// what `reference` looked up and names it.
+    #[error("Salesforce found nothing for the lookup {reference} ({message})")]
+    InvalidReference { reference: String, message: String },
+
     #[error("the Salesforce client could not be set up: {0}")]
     Setup(String),
 }
@@ -152,6 +178,9 @@ impl SalesforceError {
             }
             Self::GovernmentCloudUnsupported { .. } => ErrorCode::GovernmentCloudUnsupported,
             Self::OrgMismatch { .. } => ErrorCode::OrgMismatch,
+            Self::ConsumerSecretAccessOff { .. } => ErrorCode::ConsumerSecretAccessOff,
+            Self::AppTokenRefused { .. } => ErrorCode::AppTokenRefused,
+            Self::IntegrationProfileMissing { .. } => ErrorCode::IntegrationProfileMissing,
             Self::SessionExpired
             | Self::Unavailable { .. }
             | Self::BadResponse { .. }
@@ -159,6 +188,7 @@ impl SalesforceError {
             Self::NotFound { .. }
             | Self::Duplicate { .. }
             | Self::Rejected { .. }
+            | Self::InvalidReference { .. }
             | Self::Setup(_) => ErrorCode::Internal,
         }
     }

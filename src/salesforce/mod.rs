@@ -14,6 +14,7 @@ use crate::config::SalesforceSettings;
 
 mod app;
 mod auth;
+mod composite;
 mod credentials;
 pub mod eca;
 mod error;
@@ -29,12 +30,13 @@ mod rest;
 
 pub use app::{AppSession, Bounded};
 pub use auth::{AccessToken, TOKEN_PATH};
+pub use composite::{SubResponse, Subrequest};
 pub use error::{ComponentFailure, SalesforceError};
 pub use instance::{InstancePolicy, check_instance_url};
 pub use limits::{ApiUsage, LIMIT_INFO_HEADER, parse_limit_info};
 pub use metadata::DeployOutcome;
 pub use org::Org;
-pub use rest::{COLLECTION_BATCH, COMPOSITE_MAX, SubResponse, Subrequest};
+pub use rest::{COLLECTION_BATCH, COMPOSITE_MAX};
 
 /// Knobs that are not operator settings: retry and deploy-polling pacing. Tests shrink them.
 #[derive(Debug, Clone)]
@@ -81,6 +83,9 @@ struct Shared {
     sandbox_login_url: Url,
     username_domain: String,
     policy: InstancePolicy,
+    /// `salesforce.app_token_wait` and the first pause between two tries of a new app's token.
+    app_token_wait: Duration,
+    retry_base: Duration,
 }
 
 impl Salesforce {
@@ -97,6 +102,7 @@ impl Salesforce {
         tuning: Tuning,
     ) -> Result<Self, SalesforceError> {
         let usage = limits::UsageMap::default();
+        let retry_base = tuning.retry_base;
         let http = http::Http::new(settings, tuning, usage.clone())?;
         if settings.allow_loopback_http {
             tracing::warn!(
@@ -114,6 +120,8 @@ impl Salesforce {
                 sandbox_login_url: settings.sandbox_login_url.clone(),
                 username_domain: settings.username_domain.clone(),
                 policy: InstancePolicy::from_settings(settings),
+                app_token_wait: settings.app_token_wait,
+                retry_base,
             }),
         })
     }
@@ -155,6 +163,11 @@ impl Salesforce {
 
     pub fn api_version(&self) -> &str {
         &self.inner.api_version
+    }
+
+    /// How long a new app's refused token is asked for again, and the first pause between tries.
+    pub(crate) fn app_token_patience(&self) -> (Duration, Duration) {
+        (self.inner.app_token_wait, self.inner.retry_base)
     }
 
     pub(crate) fn http(&self) -> &http::Http {

@@ -11,11 +11,12 @@ use reqwest::header::HeaderMap;
 use serde_json::{Map, Value, json};
 
 use super::auth::{SalesforceTokenResponse, access_token_from};
+use super::composite::SubResponse;
 use super::error_body::from_response;
 use super::http::Answer;
 use super::metadata::read_deploy_answer;
 use super::org::decode;
-use super::rest::{QueryPage, SubResponse};
+use super::rest::QueryPage;
 use super::{InstancePolicy, parse_limit_info};
 
 /// Keys Salesforce answers use, so random objects often hit the real shapes.

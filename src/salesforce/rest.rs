@@ -1,8 +1,8 @@
-//! REST operations: SOQL query (every page), sObject create/update/delete, sObject
-//! Collections (200 records a call) and Composite (25 subrequests, one API call).
+//! REST operations: SOQL query (every page), sObject create/update/delete and sObject
+//! Collections (200 records a call). Composite is in `composite.rs`.
 
 use reqwest::Method;
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::Value;
 
 use super::{
@@ -43,84 +43,6 @@ struct SaveResult {
     success: bool,
     #[serde(default)]
     errors: Vec<ApiError>,
-}
-
-/// One subrequest of a Composite call. `url` is relative to `/services/data/vXX.X/`, e.g.
-/// `sobjects/PermissionSet` or `sobjects/User/@{newUser.id}`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Subrequest {
-    pub method: Method,
-    pub url: String,
-    pub reference_id: String,
-    pub body: Option<Value>,
-}
-
-impl Subrequest {
-    pub fn new(method: Method, url: impl Into<String>, reference_id: impl Into<String>) -> Self {
-        Self {
-            method,
-            url: url.into(),
-            reference_id: reference_id.into(),
-            body: None,
-        }
-    }
-
-    pub fn with_body(mut self, body: Value) -> Self {
-        self.body = Some(body);
-        self
-    }
-}
-
-/// One answer of a Composite call.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SubResponse {
-    pub reference_id: String,
-    pub http_status_code: u16,
-    #[serde(default)]
-    pub body: Value,
-}
-
-impl SubResponse {
-    /// The failure this answer reports, if it is one.
-    pub fn error(&self) -> Option<SalesforceError> {
-        if (200..300).contains(&self.http_status_code) {
-            return None;
-        }
-        let bytes = serde_json::to_vec(&self.body).unwrap_or_default();
-        Some(super::error_body::from_response(
-            self.http_status_code,
-            &bytes,
-        ))
-    }
-
-    /// The `id` a create answered, if any.
-    pub fn id(&self) -> Option<&str> {
-        self.body.get("id").and_then(Value::as_str)
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CompositeBody<'a> {
-    all_or_none: bool,
-    composite_request: Vec<SubrequestWire<'a>>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SubrequestWire<'a> {
-    method: &'a str,
-    url: String,
-    reference_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    body: Option<&'a Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CompositeAnswer {
-    composite_response: Vec<SubResponse>,
 }
 
 /// An sObject type name or a record id: letters, digits, underscores only.
@@ -275,57 +197,6 @@ impl Org {
         }
         Ok(())
     }
-
-    /// One Composite call (at most 25 subrequests). With `all_or_none`, a failure is returned
-    /// as the error of the first subrequest that really failed (not the rolled-back ones).
-    pub async fn composite(
-        &self,
-        all_or_none: bool,
-        subrequests: Vec<Subrequest>,
-    ) -> Result<Vec<SubResponse>, SalesforceError> {
-        if subrequests.len() > COMPOSITE_MAX {
-            return Err(SalesforceError::Rejected {
-                status: 0,
-                code: "INVALID_ARGUMENT".into(),
-                message: format!(
-                    "{} subrequests; a composite call takes at most {COMPOSITE_MAX}",
-                    subrequests.len()
-                ),
-                fields: Vec::new(),
-            });
-        }
-        let body = CompositeBody {
-            all_or_none,
-            composite_request: subrequests
-                .iter()
-                .map(|s| SubrequestWire {
-                    method: s.method.as_str(),
-                    url: self.data_path(&s.url),
-                    reference_id: &s.reference_id,
-                    body: s.body.as_ref(),
-                })
-                .collect(),
-        };
-        let answer: CompositeAnswer = self
-            .call_json(Method::POST, &self.data_path("composite"), &[], |r| {
-                r.json(&body)
-            })
-            .await?;
-        if all_or_none {
-            let failure = answer.composite_response.iter().find_map(|r| {
-                let rolled_back = r.body.to_string().contains("PROCESSING_HALTED");
-                if rolled_back {
-                    None
-                } else {
-                    r.error().map(|e| (r.reference_id.clone(), e))
-                }
-            });
-            if let Some((reference, e)) = failure {
-                return Err(with_record_context(e, &format!("subrequest {reference}")));
-            }
-        }
-        Ok(answer.composite_response)
-    }
 }
 
 fn expect_no_content(answer: &super::http::Answer) -> Result<(), SalesforceError> {
@@ -370,7 +241,7 @@ fn first_record_failure(
 }
 
 /// Prefixes the message of a record-level failure with which record it was.
-fn with_record_context(error: SalesforceError, which: &str) -> SalesforceError {
+pub(super) fn with_record_context(error: SalesforceError, which: &str) -> SalesforceError {
     match error {
         SalesforceError::Rejected {
             status,

@@ -114,19 +114,23 @@ pub fn composite(ctx: &mut Ctx, body: &[u8]) -> Answer {
         ));
     }
     let snapshot = ctx.state.data.clone();
+    let collate = super::collate::collated(&body, &ctx.version);
+    let order = super::collate::execution_order(requests, collate, ctx.state.config.collation_seed);
     let mut results: HashMap<String, Value> = HashMap::new();
-    let mut responses: Vec<Value> = Vec::new();
+    let mut answered: Vec<Option<(Value, bool)>> = vec![None; requests.len()];
     let mut failed = false;
-    let mut failures: Vec<bool> = Vec::new();
-    for request in requests {
+    for index in order {
+        let request = &requests[index];
         let reference = request
             .get("referenceId")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
         if failed && all_or_none {
-            responses.push(json!({"body": halted(), "httpHeaders": {}, "httpStatusCode": 400, "referenceId": reference}));
-            failures.push(false);
+            answered[index] = Some((
+                json!({"body": halted(), "httpHeaders": {}, "httpStatusCode": 400, "referenceId": reference}),
+                false,
+            ));
             continue;
         }
         let (status, body, collection) = match subrequest(ctx, request, &results, all_or_none) {
@@ -140,7 +144,6 @@ pub fn composite(ctx: &mut Ctx, body: &[u8]) -> Answer {
             results.insert(reference.clone(), body.clone());
         }
         failed |= failed_here;
-        failures.push(failed_here);
         let mut headers = json!({});
         if status == StatusCode::CREATED
             && let (Some(id), Some(url)) = (
@@ -150,8 +153,13 @@ pub fn composite(ctx: &mut Ctx, body: &[u8]) -> Answer {
         {
             headers = json!({"Location": format!("{}/{id}", url.trim_end_matches('/'))});
         }
-        responses.push(json!({"body": body, "httpHeaders": headers, "httpStatusCode": status.as_u16(), "referenceId": reference}));
+        answered[index] = Some((
+            json!({"body": body, "httpHeaders": headers, "httpStatusCode": status.as_u16(), "referenceId": reference}),
+            failed_here,
+        ));
     }
+    // Answers come back in the order received, whatever the order they ran in.
+    let (mut responses, failures): (Vec<Value>, Vec<bool>) = answered.into_iter().flatten().unzip();
     if failed && all_or_none {
         rollback(ctx, snapshot);
         for (response, failure) in responses.iter_mut().zip(failures) {

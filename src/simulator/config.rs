@@ -51,6 +51,16 @@ pub struct OrgConfig {
     /// How many extra custom text fields the org has, dealt over the wide objects `Wide_1__c` …
     /// `Wide_5__c` (at most 1,250; `simulator::wide_field(n)` names the `n`th). 0: none of them.
     pub extra_custom_fields: u32,
+    /// "Allow access to External Client App consumer secrets via REST API"
+    /// (`ExternalClientAppSettings.enableClientSecretInRestApiAccess`). Off: the credentials
+    /// resource refuses `part=secret|keyandsecret` with 403 `FUNCTIONALITY_NOT_ENABLED`.
+    pub client_secret_in_rest_api: bool,
+    /// Client-credentials grants of a freshly deployed app that answer `invalid_grant` before
+    /// the app works (propagation after a deploy). 0: it works at once.
+    pub app_propagation_grants: u32,
+    /// Collated Composite subrequests run in an order drawn from this seed (see
+    /// `simulator::collate`).
+    pub collation_seed: u64,
 }
 
 impl Default for OrgConfig {
@@ -69,6 +79,9 @@ impl OrgConfig {
             query_page_size: 2000,
             deploy_polls_until_done: 1,
             extra_custom_fields: 0,
+            client_secret_in_rest_api: true,
+            app_propagation_grants: 0,
+            collation_seed: 0,
         }
     }
 }

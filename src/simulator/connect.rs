@@ -55,6 +55,17 @@ pub fn credentials(
     let part = part
         .map(|p| p.to_ascii_lowercase())
         .unwrap_or_else(|| "key".into());
+    // With REST API secret masking on (the recommended setting), the secret is refused.
+    // Salesforce does not document the exact answer; this follows what public clients report.
+    if matches!(part.as_str(), "secret" | "keyandsecret")
+        && !ctx.state.config.client_secret_in_rest_api
+    {
+        return Err(SfError::new(
+            StatusCode::FORBIDDEN,
+            "FUNCTIONALITY_NOT_ENABLED",
+            "Access to External Client App consumer secrets via REST API is not currently enabled for this org.",
+        ));
+    }
     let body = match part.as_str() {
         "key" => json!({"id": global.consumer_id, "key": global.consumer_key}),
         "secret" => json!({"id": global.consumer_id, "secret": global.consumer_secret}),

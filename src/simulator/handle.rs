@@ -212,6 +212,39 @@ impl OrgHandle {
         self.org.lock().config.deploy_polls_until_done = polls.max(1);
     }
 
+    /// Turns "Allow access to External Client App consumer secrets via REST API" on or off.
+    pub fn set_client_secret_in_rest_api(&self, on: bool) {
+        self.org.lock().config.client_secret_in_rest_api = on;
+    }
+
+    /// The first `grants` client-credentials grants of each app deployed from now on answer
+    /// `invalid_grant` ("app is not yet available"), as a new app propagates.
+    pub fn set_app_propagation_grants(&self, grants: u32) {
+        self.org.lock().config.app_propagation_grants = grants;
+    }
+
+    /// Reseeds the order in which collated Composite subrequests run.
+    pub fn set_collation_seed(&self, seed: u64) {
+        self.org.lock().config.collation_seed = seed;
+    }
+
+    /// Removes a seeded setup record by its `Name` or `DeveloperName` (e.g. the Profile
+    /// "Minimum Access - API Only Integrations" or the PermissionSetLicense
+    /// `SalesforceAPIIntegrationPsl`): an org that lacks it. Answers whether one was removed.
+    pub fn remove_setup_record(&self, sobject: &str, name: &str) -> bool {
+        let mut state = self.org.lock();
+        let Some(rows) = state.data.tables.get_mut(sobject) else {
+            return false;
+        };
+        let before = rows.len();
+        rows.retain(|r| {
+            ["Name", "DeveloperName"]
+                .iter()
+                .all(|f| super::org::str_field(r, f) != Some(name))
+        });
+        before != rows.len()
+    }
+
     /// Changes how long new access tokens live.
     pub fn set_access_token_ttl(&self, ttl: Duration) {
         self.org.lock().config.access_token_ttl = ttl;

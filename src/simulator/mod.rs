@@ -5,6 +5,7 @@
 //! from, are listed in `docs/simulator.md`.
 
 mod access;
+mod collate;
 mod collections;
 mod composite;
 mod config;

@@ -145,6 +145,9 @@ fn client_credentials(org: &Org, world: &World, form: &HashMap<String, String>) 
     if !global.client_credentials_enabled || !policy_on {
         return oauth_error("invalid_grant", "client credentials flow not enabled");
     }
+    if let Some(refusal) = not_yet_usable(&mut state, &bundle, key) {
+        return refusal;
+    }
     let bypass = bundle
         .oauth_policies
         .as_ref()
@@ -176,6 +179,36 @@ fn client_credentials(org: &Org, world: &World, form: &HashMap<String, String>) 
     let user_id = str_field(&user, "Id").unwrap_or_default().to_string();
     let _ = world;
     issue(&mut state, world, &user_id, true)
+}
+
+/// Scopes the client-credentials flow cannot grant (Winter '26: a request left with none of the
+/// others is refused "no valid scopes defined").
+const NOT_FOR_CLIENT_CREDENTIALS: &[&str] = &["Full", "RefreshToken"];
+
+/// A new app that has not reached every server yet (the first `app_propagation_grants` grants
+/// of each app), or one whose scopes leave nothing the flow can grant: `invalid_grant`.
+fn not_yet_usable(
+    state: &mut OrgState,
+    bundle: &super::org::EcaBundle,
+    key: &str,
+) -> Option<Response> {
+    let initial = state.config.app_propagation_grants;
+    let left = state.propagating.entry(key.to_string()).or_insert(initial);
+    if *left > 0 {
+        *left -= 1;
+        return Some(oauth_error("invalid_grant", "app is not yet available"));
+    }
+    let scopes = bundle
+        .oauth_settings
+        .as_ref()
+        .map(|o| o.scopes.clone())
+        .unwrap_or_default();
+    let usable = scopes.iter().any(|s| {
+        !NOT_FOR_CLIENT_CREDENTIALS
+            .iter()
+            .any(|n| s.eq_ignore_ascii_case(n))
+    });
+    (!usable).then(|| oauth_error("invalid_grant", "no valid scopes defined"))
 }
 
 fn parse_form(body: &[u8]) -> HashMap<String, String> {

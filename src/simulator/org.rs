@@ -203,6 +203,9 @@ pub struct OrgState {
     pub first_call_since_mark: Option<std::time::Instant>,
     pub deploys: HashMap<String, Deploy>,
     pub cursors: HashMap<String, Cursor>,
+    /// Consumer key → client-credentials grants still refused while the new app propagates
+    /// (`OrgConfig::app_propagation_grants`).
+    pub propagating: HashMap<String, u32>,
 }
 
 impl std::fmt::Debug for OrgState {

@@ -69,6 +69,7 @@ pub fn seed(config: &OrgConfig, code: u32, instance_url: Url) -> OrgState {
         first_call_since_mark: None,
         deploys: HashMap::new(),
         cursors: HashMap::new(),
+        propagating: HashMap::new(),
     };
     let mut s = Seeder { state };
     let seats = config.integration_licenses;

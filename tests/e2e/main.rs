@@ -4,6 +4,7 @@ mod bad_input;
 mod bounded;
 mod commands;
 mod crash;
+mod dialogue;
 mod evolve;
 mod faults;
 mod hardening;

@@ -146,7 +146,7 @@ async fn composite_resolves_references_and_counts_as_one_call() {
 #[tokio::test]
 async fn composite_all_or_none_rolls_back_and_halts_the_others() {
     let env = start().await;
-    let body = json!({"allOrNone": true, "compositeRequest": [
+    let body = json!({"allOrNone": true, "collateSubrequests": false, "compositeRequest": [
         {"method": "POST", "url": format!("/services/data/{V}/sobjects/PermissionSet"), "referenceId": "ps", "body": {"Name": "Agent", "Label": "Agent"}},
         {"method": "POST", "url": format!("/services/data/{V}/sobjects/PermissionSet"), "referenceId": "dup", "body": {"Name": "Agent", "Label": "Again"}},
     ]});

@@ -9,6 +9,7 @@
 mod answers;
 mod classify;
 mod grants;
+mod lookups;
 mod teardown;
 
 pub use teardown::teardown;
@@ -179,9 +180,11 @@ pub async fn ensure(
         heavy += usize::from(op.heavy);
         first.push(op);
     }
+    // In order: the assignment needs the licence first, which no `@{ref}` says.
     let answers = org
-        .composite(true, first.into_iter().map(|o| o.request).collect())
-        .await?;
+        .composite_in_order(true, first.into_iter().map(|o| o.request).collect())
+        .await
+        .map_err(lookups::name_missing_lookup)?;
     take_answers(set, work, &answers)?;
 
     // The rest, with the permission set's id now known.
@@ -201,7 +204,7 @@ pub async fn ensure(
                 o.request
             })
             .collect();
-        let answers = org.composite(true, requests).await?;
+        let answers = org.composite_in_order(true, requests).await?;
         take_answers(set, work, &answers)?;
     }
     // Every call succeeded: the restricted and revoked grants are as asked.

@@ -41,8 +41,9 @@ pub async fn teardown(
                 .with_body(json!({ "IsActive": false })),
         );
     }
-    // Not all-or-none: what is already gone answers 404, and the rest still goes.
-    let answers = org.composite(false, requests).await?;
+    // Not all-or-none: what is already gone answers 404, and the rest still goes. In order:
+    // a permission set is deleted only after its assignment is gone.
+    let answers = org.composite_in_order(false, requests).await?;
     let mut first_error = None;
     for answer in &answers {
         let gone = match answer.error() {
