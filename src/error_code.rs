@@ -17,10 +17,13 @@ pub enum ErrorCode {
     DeployFailed,
     SalesforceUnavailable,
     Internal,
+    /// A person deactivated the connection's integration user; connectord does not reactivate
+    /// it. Remedy: reconnect.
+    IntegrationUserDeactivated,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         Self::AdminTokenRevoked,
         Self::LicenseUnavailable,
         Self::GovernmentCloudUnsupported,
@@ -31,6 +34,7 @@ impl ErrorCode {
         Self::DeployFailed,
         Self::SalesforceUnavailable,
         Self::Internal,
+        Self::IntegrationUserDeactivated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +49,7 @@ impl ErrorCode {
             Self::DeployFailed => "deploy_failed",
             Self::SalesforceUnavailable => "salesforce_unavailable",
             Self::Internal => "internal",
+            Self::IntegrationUserDeactivated => "integration_user_deactivated",
         }
     }
 
@@ -59,6 +64,7 @@ impl ErrorCode {
                 | Self::InvalidInstanceUrl
                 | Self::UnknownField
                 | Self::IpRestricted
+                | Self::IntegrationUserDeactivated
         )
     }
 }

@@ -27,11 +27,17 @@ impl Reconciler {
         let (code, message) = match &error {
             StepError::Salesforce(e) => (e.error_code(), e.to_string()),
             StepError::AppIpRestricted { .. } => (ErrorCode::IpRestricted, error.to_string()),
+            StepError::IntegrationUserDeactivated { .. } => {
+                (ErrorCode::IntegrationUserDeactivated, error.to_string())
+            }
             other => (ErrorCode::Internal, other.to_string()),
         };
-        let (phase, next) = if code == ErrorCode::IpRestricted {
-            // The remedy is applied in the org or in connectord's settings, and neither tells
-            // the daemon: look again at the resync interval.
+        let (phase, next) = if matches!(
+            code,
+            ErrorCode::IpRestricted | ErrorCode::IntegrationUserDeactivated
+        ) {
+            // The remedy may be applied in the org or in connectord's settings, and neither
+            // tells the daemon: look again at the resync interval.
             (
                 Phase::ActionRequired,
                 Some(Utc::now() + jittered(self.resync_interval)),

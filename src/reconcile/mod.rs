@@ -2,6 +2,7 @@
 //! one step at a time and asks the planner again.
 
 mod access;
+pub mod app_policy;
 mod failure;
 mod holder;
 pub mod model;
@@ -16,5 +17,7 @@ pub mod steps;
 pub use holder::Holder;
 pub use pass::{Outcome, Reconciler};
 
+#[cfg(test)]
+mod plan_revocation_tests;
 #[cfg(test)]
 mod plan_tests;

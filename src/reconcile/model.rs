@@ -177,6 +177,10 @@ pub struct ComponentSet {
     pub credentials: bool,
     /// A client-credentials token was minted and used with these components.
     pub verified: bool,
+    /// The org shows the app's OAuth policy wider than deployed (another run-as user, more
+    /// scopes, …): the app is deployed again in place.
+    #[serde(default)]
+    pub app_policy_drift: bool,
 }
 
 impl ComponentSet {
@@ -194,6 +198,7 @@ impl ComponentSet {
             shape: Shape::unversioned(),
             credentials: false,
             verified: false,
+            app_policy_drift: false,
         }
     }
 

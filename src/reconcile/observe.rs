@@ -1,10 +1,11 @@
-//! Looking at one set's components in the org: four queries in one Composite call (one API
-//! call), then a pure comparison with what was recorded, which says what drifted.
+//! Looking at one set's components in the org: five queries in one Composite call (one API
+//! call; five is the most a Composite call may hold), then a pure comparison with what was recorded, which says what drifted.
 
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::app_policy::{self, AppPolicy};
 use super::model::{
     ComponentSet, FieldGrant, FieldName, ObjectGrant, PermissionSetState, UserState,
 };
@@ -20,6 +21,8 @@ pub struct Observation {
     pub license: Option<String>,
     pub permission_set: Option<ObservedPermissionSet>,
     pub app: Option<String>,
+    /// The app's OAuth policy (run-as user, scopes, IP and permitted-users policies).
+    pub app_policy: Option<AppPolicy>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +66,7 @@ pub fn queries(names: &SetNames) -> Vec<Subrequest> {
                 soql_literal(&names.app)
             ),
         ),
+        ("appPolicy", app_policy::query(names)),
     ];
     soql.into_iter()
         .map(|(reference, q)| Subrequest::new(Method::GET, query_path(&q), reference))
@@ -75,7 +79,7 @@ pub fn query_path(soql: &str) -> String {
     format!("query?q={encoded}")
 }
 
-/// Runs the four queries in one call.
+/// Runs the five queries in one call.
 pub async fn observe(org: &Org, names: &SetNames) -> Result<Observation, SalesforceError> {
     let answers = org.composite(false, queries(names)).await?;
     let mut observation = Observation::default();
@@ -94,6 +98,9 @@ pub async fn observe(org: &Org, names: &SetNames) -> Result<Observation, Salesfo
             "license" => observation.license = records.first().map(|r| text(r, "Id")),
             "permissionSet" => observation.permission_set = records.first().map(permission_set),
             "app" => observation.app = records.first().map(|r| text(r, "Id")),
+            "appPolicy" => {
+                observation.app_policy = records.first().map(|r| app_policy::parse(r, names))
+            }
             _ => {}
         }
     }
@@ -248,6 +255,13 @@ pub fn apply(set: &mut ComponentSet, seen: Observation) -> Vec<String> {
     }
     if set.app.is_some() && seen.app.is_some() && set.app != seen.app {
         note("the External Client App was replaced".into());
+    }
+    // Only an app that is still ours has a policy to compare (a replaced one is redeployed).
+    set.app_policy_drift = false;
+    if set.app.is_some() && set.app == seen.app {
+        let widened = app_policy::differences(seen.app_policy.as_ref(), set.shape);
+        set.app_policy_drift = !widened.is_empty();
+        drift.extend(widened);
     }
     let app_changed = set.app != seen.app;
     set.user = seen.user;

@@ -36,6 +36,14 @@ pub enum StepError {
         message: String,
         relaxation: IpRelaxation,
     },
+    /// A person deactivated the set's integration user (`integration_user_deactivated`).
+    #[error(
+        "the connection's integration user {username} was deactivated in the Salesforce org, and \
+         connectord does not reactivate a user an admin deactivated; to restore access, \
+         reconnect the connection (a new integration user is created and the old one stays \
+         inactive), or reactivate the user in Setup > Users if that was a mistake"
+    )]
+    IntegrationUserDeactivated { username: String },
 }
 
 /// The `ip_restricted` sentence for the app's tokens, with the remedy that fits the setting.
@@ -119,6 +127,7 @@ impl Executor<'_> {
                 let set = set_mut(known, *serial);
                 set.app = app;
                 set.shape = desired.shape;
+                set.app_policy_drift = false;
                 set.credentials = false;
                 set.verified = false;
                 record::save_set(self.pool, self.id, set).await?;
@@ -151,6 +160,7 @@ impl Executor<'_> {
                     .verify_client_credentials(&key, &secret, &probe)
                     .await;
                 set.shape = *to;
+                set.app_policy_drift = false;
                 set.verified = verified.is_ok();
                 record::save_set(self.pool, self.id, set).await?;
                 verified?;
@@ -238,6 +248,10 @@ impl Executor<'_> {
             Step::HandleReconnect => {
                 known.handled_reconnect_at = desired.reconnect_requested_at;
                 record::save_state(self.pool, self.id, known).await?;
+            }
+            Step::UserDeactivated { serial } => {
+                let username = SetNames::new(self.id, *serial).username;
+                return Err(StepError::IntegrationUserDeactivated { username });
             }
         }
         Ok(())
