@@ -9,6 +9,7 @@ mod hardening;
 mod lifecycle;
 mod mapping;
 mod product_role;
+mod revocation;
 mod secrets_hygiene;
 mod slots;
 mod support;
