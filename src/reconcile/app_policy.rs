@@ -142,8 +142,11 @@ pub fn differences(seen: Option<&AppPolicy>, shape: Shape) -> Vec<String> {
             extra.join(", ")
         ));
     }
-    if !seen.scopes.iter().any(|s| s == OUR_SCOPE) || !seen.client_credentials {
-        found.push("the app's client credentials access was turned off".into());
+    if !seen.scopes.iter().any(|s| s == OUR_SCOPE) {
+        found.push("the app's Api scope was removed".into());
+    }
+    if !seen.client_credentials {
+        found.push("the app's client credentials flow was turned off".into());
     }
     if !seen
         .ip_relaxation

@@ -4,6 +4,7 @@
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
+use tracing::warn;
 
 use super::app_policy::{self, AppPolicy};
 use super::model::{
@@ -23,6 +24,9 @@ pub struct Observation {
     pub app: Option<String>,
     /// The app's OAuth policy (run-as user, scopes, IP and permitted-users policies).
     pub app_policy: Option<AppPolicy>,
+    /// The org would not answer the policy read (an org or API version without those objects
+    /// or fields): the policy is not compared, rather than every pass failing.
+    pub app_policy_unreadable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -85,6 +89,11 @@ pub async fn observe(org: &Org, names: &SetNames) -> Result<Observation, Salesfo
     let mut observation = Observation::default();
     for answer in answers {
         if let Some(error) = answer.error() {
+            if answer.reference_id == "appPolicy" && unsupported(&error) {
+                warn!(error = %error, "the app's OAuth policy cannot be read: not compared");
+                observation.app_policy_unreadable = true;
+                continue;
+            }
             return Err(error);
         }
         let records = records(&answer.body);
@@ -105,6 +114,15 @@ pub async fn observe(org: &Org, names: &SetNames) -> Result<Observation, Salesfo
         }
     }
     Ok(observation)
+}
+
+/// The org does not know the object or a field the read names.
+fn unsupported(error: &SalesforceError) -> bool {
+    match error {
+        SalesforceError::UnknownField { .. } => true,
+        SalesforceError::Rejected { code, .. } => code == "INVALID_TYPE",
+        _ => false,
+    }
 }
 
 fn records(body: &Value) -> Vec<Value> {
@@ -258,7 +276,7 @@ pub fn apply(set: &mut ComponentSet, seen: Observation) -> Vec<String> {
     }
     // Only an app that is still ours has a policy to compare (a replaced one is redeployed).
     set.app_policy_drift = false;
-    if set.app.is_some() && set.app == seen.app {
+    if set.app.is_some() && set.app == seen.app && !seen.app_policy_unreadable {
         let widened = app_policy::differences(seen.app_policy.as_ref(), set.shape);
         set.app_policy_drift = !widened.is_empty();
         drift.extend(widened);
@@ -276,4 +294,29 @@ pub fn apply(set: &mut ComponentSet, seen: Observation) -> Vec<String> {
         set.verified = false;
     }
     drift
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::salesforce::SubResponse;
+
+    fn answer(status: u16, code: &str) -> SalesforceError {
+        let body = serde_json::json!([{ "message": "no", "errorCode": code }]);
+        let answer = SubResponse {
+            reference_id: "appPolicy".into(),
+            http_status_code: status,
+            body,
+        };
+        answer.error().expect("an error")
+    }
+
+    #[test]
+    fn an_org_without_the_policy_objects_skips_the_policy_read_but_nothing_else() {
+        assert!(unsupported(&answer(400, "INVALID_TYPE")));
+        assert!(unsupported(&answer(400, "INVALID_FIELD")));
+        assert!(!unsupported(&answer(401, "INVALID_SESSION_ID")));
+        assert!(!unsupported(&answer(403, "REQUEST_LIMIT_EXCEEDED")));
+        assert!(!unsupported(&answer(500, "UNKNOWN_EXCEPTION")));
+    }
 }

@@ -104,6 +104,10 @@ impl SubResponse {
 #[serde(rename_all = "camelCase")]
 struct CompositeBody<'a> {
     all_or_none: bool,
+    /// `Some(false)`: run the subrequests in the order given (Salesforce's default since API
+    /// 49.0 collates unrelated ones, and then their order is not guaranteed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    collate_subrequests: Option<bool>,
     composite_request: Vec<SubrequestWire<'a>>,
 }
 
@@ -283,6 +287,26 @@ impl Org {
         all_or_none: bool,
         subrequests: Vec<Subrequest>,
     ) -> Result<Vec<SubResponse>, SalesforceError> {
+        self.composite_call(all_or_none, None, subrequests).await
+    }
+
+    /// [`Org::composite`] with `collateSubrequests: false`: Salesforce runs the subrequests in
+    /// exactly the order given (revocation relies on it: the user is deactivated first).
+    pub async fn composite_in_order(
+        &self,
+        all_or_none: bool,
+        subrequests: Vec<Subrequest>,
+    ) -> Result<Vec<SubResponse>, SalesforceError> {
+        self.composite_call(all_or_none, Some(false), subrequests)
+            .await
+    }
+
+    async fn composite_call(
+        &self,
+        all_or_none: bool,
+        collate_subrequests: Option<bool>,
+        subrequests: Vec<Subrequest>,
+    ) -> Result<Vec<SubResponse>, SalesforceError> {
         if subrequests.len() > COMPOSITE_MAX {
             return Err(SalesforceError::Rejected {
                 status: 0,
@@ -296,6 +320,7 @@ impl Org {
         }
         let body = CompositeBody {
             all_or_none,
+            collate_subrequests,
             composite_request: subrequests
                 .iter()
                 .map(|s| SubrequestWire {

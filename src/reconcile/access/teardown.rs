@@ -44,7 +44,7 @@ pub async fn teardown(
             "unlicense",
         ));
     }
-    let answers = org.composite(false, requests).await?;
+    let answers = org.composite_in_order(false, requests).await?;
     let mut first_error = None;
     for answer in &answers {
         let gone = match answer.error() {
