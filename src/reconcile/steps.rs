@@ -91,12 +91,15 @@ impl Executor<'_> {
     ) -> Result<(), StepError> {
         match step {
             Step::Begin { serial, fields } => {
+                // The serial is taken before the set is recorded: a pass cut off in between
+                // must not hand the same serial (and so the same username, perhaps of a user
+                // already deactivated, which is never reactivated) to the next set.
+                known.last_serial = known.last_serial.max(*serial);
+                record::save_state(self.pool, self.id, known).await?;
                 let set =
                     ComponentSet::new(*serial, Role::Building, fields.iter().cloned().collect());
                 record::save_set(self.pool, self.id, &set).await?;
                 known.sets.push(set);
-                known.last_serial = known.last_serial.max(*serial);
-                record::save_state(self.pool, self.id, known).await?;
             }
             Step::EnsureAccess { serial, work } => {
                 let names = SetNames::new(self.id, *serial);
