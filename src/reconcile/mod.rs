@@ -11,6 +11,7 @@ pub mod observe;
 pub mod pacing;
 pub mod pass;
 pub mod plan;
+mod plan_access;
 pub mod record;
 pub mod steps;
 
