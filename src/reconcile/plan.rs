@@ -266,14 +266,21 @@ fn plan_steps(desired: &Desired, known: &Known) -> Plan {
     if let Some(active) = active.filter(|_| !break_first) {
         let work = narrowing(active, desired);
         if !work.is_empty() {
-            steps.insert(
-                0,
-                Step::EnsureAccess {
-                    serial: active.serial,
-                    work,
-                },
-            );
+            let serial = active.serial;
+            steps.insert(0, Step::EnsureAccess { serial, work });
         }
+    }
+    // A customer who deactivated the user in service cut the connection off: a change of fields
+    // does not quietly bring it back with a new user; reconnect does.
+    if let Some(active) = active.filter(|a| a.user.as_ref().is_some_and(|u| !u.active)) {
+        steps.push(Step::UserDeactivated {
+            serial: active.serial,
+        });
+        return Plan {
+            phase: Phase::ActionRequired,
+            reason: String::new(),
+            steps,
+        };
     }
     let reusable = building.filter(|b| b.fields == desired.fields);
     if let Some(stale) = building.filter(|b| b.fields != desired.fields) {

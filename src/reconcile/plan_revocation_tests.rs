@@ -106,6 +106,15 @@ fn a_user_deactivated_in_the_org_is_not_reactivated_and_needs_a_person() {
 }
 
 #[test]
+fn a_change_of_fields_does_not_bring_back_a_connection_whose_user_was_deactivated() {
+    let mut set = complete(1, Role::Active, &THREE);
+    set.user.as_mut().expect("a user").active = false;
+    let plan = plan(&on(&["Account.Name", "Case.Subject"]), &known(vec![set]));
+    assert_eq!(kinds(&plan), ["ensure:1", "user_deactivated:1"], "{plan:?}");
+    assert_eq!(plan.phase, Phase::ActionRequired);
+}
+
+#[test]
 fn a_deactivated_user_still_lets_the_connection_be_turned_off_or_reconnected() {
     let mut set = complete(1, Role::Active, &THREE);
     set.user.as_mut().expect("a user").active = false;
