@@ -44,6 +44,9 @@ pub enum ErrorCode {
     /// can be created. Remedy: an org admin makes the profile available (it comes with the
     /// Salesforce Integration user licence), then the connection is retried (issue 21 item 2).
     IntegrationProfileMissing,
+    /// A person deactivated the connection's integration user; connectord does not reactivate
+    /// it. Remedy: reconnect.
+    IntegrationUserDeactivated,
 }
 
 impl ErrorCode {
@@ -66,6 +69,7 @@ impl ErrorCode {
         Self::ConsumerSecretAccessOff,
         Self::AppTokenRefused,
         Self::IntegrationProfileMissing,
+        Self::IntegrationUserDeactivated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +92,7 @@ impl ErrorCode {
             Self::ConsumerSecretAccessOff => "consumer_secret_access_off",
             Self::AppTokenRefused => "app_token_refused",
             Self::IntegrationProfileMissing => "integration_profile_missing",
+            Self::IntegrationUserDeactivated => "integration_user_deactivated",
         }
     }
 
@@ -106,6 +111,7 @@ impl ErrorCode {
                 | Self::OldOrgRemnants
                 | Self::ConsumerSecretAccessOff
                 | Self::IntegrationProfileMissing
+                | Self::IntegrationUserDeactivated
         )
     }
 }

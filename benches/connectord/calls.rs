@@ -141,13 +141,16 @@ pub async fn measure(db: Throwaway) -> anyhow::Result<Vec<Row>> {
             .await?;
         let other = wide(5, 5);
         store::set_fields(&db.pool, id, &other).await?;
-        let minimum = turn_on_minimum(5 + objects_of(&other)) + TEARDOWN_MINIMUM;
+        // Revocation first (issue 14, item 3): one Composite call deletes the removed fields'
+        // grants from the set in service before the new set is built.
+        let minimum = turn_on_minimum(5 + objects_of(&other)) + TEARDOWN_MINIMUM + 1;
         m.record(
             "scope change, 5 → 5 other fields",
             id,
             minimum,
             minimum + 2,
-            "make-before-break: a new set, then the old one removed",
+            "removed fields revoked first, then make-before-break: a new set, then the old one \
+             removed",
         )
         .await?;
         store::request_reconnect(&db.pool, id).await?;

@@ -34,6 +34,9 @@ impl Reconciler {
             StepError::Salesforce(e) => (e.error_code(), e.to_string()),
             StepError::AppIpRestricted { .. } => (ErrorCode::IpRestricted, error.to_string()),
             StepError::OldOrgRemnants { .. } => (ErrorCode::OldOrgRemnants, error.to_string()),
+            StepError::IntegrationUserDeactivated { .. } => {
+                (ErrorCode::IntegrationUserDeactivated, error.to_string())
+            }
             other => (ErrorCode::Internal, other.to_string()),
         };
         let (phase, next) = if matches!(
@@ -42,6 +45,7 @@ impl Reconciler {
                 | ErrorCode::OldOrgRemnants
                 | ErrorCode::ConsumerSecretAccessOff
                 | ErrorCode::IntegrationProfileMissing
+                | ErrorCode::IntegrationUserDeactivated
         ) {
             // The remedy is applied in the org or in connectord's settings, and neither tells
             // the daemon: look again at the resync interval. (After old-org remnants, that

@@ -2,6 +2,7 @@
 //! one step at a time and asks the planner again.
 
 mod access;
+pub mod app_policy;
 mod failure;
 pub mod fence;
 mod holder;
@@ -11,6 +12,7 @@ pub mod observe;
 pub mod pacing;
 pub mod pass;
 pub mod plan;
+mod plan_access;
 pub mod record;
 mod repoint;
 pub mod steps;
@@ -18,5 +20,7 @@ pub mod steps;
 pub use holder::Holder;
 pub use pass::{Outcome, Reconciler};
 
+#[cfg(test)]
+mod plan_revocation_tests;
 #[cfg(test)]
 mod plan_tests;

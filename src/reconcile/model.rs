@@ -181,6 +181,10 @@ pub struct ComponentSet {
     /// (they carry [`super::names::SetNames::legacy`] names in the org).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub names: Option<super::names::SetNames>,
+    /// The org shows the app's OAuth policy wider than deployed (another run-as user, more
+    /// scopes, …): the app is deployed again in place.
+    #[serde(default)]
+    pub app_policy_drift: bool,
 }
 
 impl ComponentSet {
@@ -199,6 +203,7 @@ impl ComponentSet {
             credentials: false,
             verified: false,
             names: None,
+            app_policy_drift: false,
         }
     }
 

@@ -1,10 +1,12 @@
-//! Looking at one set's components in the org: four queries in one Composite call (one API
-//! call), then a pure comparison with what was recorded, which says what drifted.
+//! Looking at one set's components in the org: five queries in one Composite call (one API
+//! call; five is the most a Composite call may hold), then a pure comparison with what was recorded, which says what drifted.
 
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
+use tracing::warn;
 
+use super::app_policy::{self, AppPolicy};
 use super::model::{
     ComponentSet, FieldGrant, FieldName, ObjectGrant, PermissionSetState, UserState,
 };
@@ -20,6 +22,11 @@ pub struct Observation {
     pub license: Option<String>,
     pub permission_set: Option<ObservedPermissionSet>,
     pub app: Option<String>,
+    /// The app's OAuth policy (run-as user, scopes, IP and permitted-users policies).
+    pub app_policy: Option<AppPolicy>,
+    /// The org would not answer the policy read (an org or API version without those objects
+    /// or fields): the policy is not compared, rather than every pass failing.
+    pub app_policy_unreadable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +70,7 @@ pub fn queries(names: &SetNames) -> Vec<Subrequest> {
                 soql_literal(&names.app)
             ),
         ),
+        ("appPolicy", app_policy::query(names)),
     ];
     soql.into_iter()
         .map(|(reference, q)| Subrequest::new(Method::GET, query_path(&q), reference))
@@ -75,12 +83,17 @@ pub fn query_path(soql: &str) -> String {
     format!("query?q={encoded}")
 }
 
-/// Runs the four queries in one call.
+/// Runs the five queries in one call.
 pub async fn observe(org: &Org, names: &SetNames) -> Result<Observation, SalesforceError> {
     let answers = org.composite(false, queries(names)).await?;
     let mut observation = Observation::default();
     for answer in answers {
         if let Some(error) = answer.error() {
+            if answer.reference_id == "appPolicy" && unsupported(&error) {
+                warn!(error = %error, "the app's OAuth policy cannot be read: not compared");
+                observation.app_policy_unreadable = true;
+                continue;
+            }
             return Err(error);
         }
         let records = records(&answer.body);
@@ -94,10 +107,22 @@ pub async fn observe(org: &Org, names: &SetNames) -> Result<Observation, Salesfo
             "license" => observation.license = records.first().map(|r| text(r, "Id")),
             "permissionSet" => observation.permission_set = records.first().map(permission_set),
             "app" => observation.app = records.first().map(|r| text(r, "Id")),
+            "appPolicy" => {
+                observation.app_policy = records.first().map(|r| app_policy::parse(r, names))
+            }
             _ => {}
         }
     }
     Ok(observation)
+}
+
+/// The org does not know the object or a field the read names.
+fn unsupported(error: &SalesforceError) -> bool {
+    match error {
+        SalesforceError::UnknownField { .. } => true,
+        SalesforceError::Rejected { code, .. } => code == "INVALID_TYPE",
+        _ => false,
+    }
 }
 
 fn records(body: &Value) -> Vec<Value> {
@@ -249,6 +274,13 @@ pub fn apply(set: &mut ComponentSet, seen: Observation) -> Vec<String> {
     if set.app.is_some() && seen.app.is_some() && set.app != seen.app {
         note("the External Client App was replaced".into());
     }
+    // Only an app that is still ours has a policy to compare (a replaced one is redeployed).
+    set.app_policy_drift = false;
+    if set.app.is_some() && set.app == seen.app && !seen.app_policy_unreadable {
+        let widened = app_policy::differences(seen.app_policy.as_ref(), set.shape);
+        set.app_policy_drift = !widened.is_empty();
+        drift.extend(widened);
+    }
     let app_changed = set.app != seen.app;
     set.user = seen.user;
     set.license = seen.license;
@@ -262,4 +294,29 @@ pub fn apply(set: &mut ComponentSet, seen: Observation) -> Vec<String> {
         set.verified = false;
     }
     drift
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::salesforce::SubResponse;
+
+    fn answer(status: u16, code: &str) -> SalesforceError {
+        let body = serde_json::json!([{ "message": "no", "errorCode": code }]);
+        let answer = SubResponse {
+            reference_id: "appPolicy".into(),
+            http_status_code: status,
+            body,
+        };
+        answer.error().expect("an error")
+    }
+
+    #[test]
+    fn an_org_without_the_policy_objects_skips_the_policy_read_but_nothing_else() {
+        assert!(unsupported(&answer(400, "INVALID_TYPE")));
+        assert!(unsupported(&answer(400, "INVALID_FIELD")));
+        assert!(!unsupported(&answer(401, "INVALID_SESSION_ID")));
+        assert!(!unsupported(&answer(403, "REQUEST_LIMIT_EXCEEDED")));
+        assert!(!unsupported(&answer(500, "UNKNOWN_EXCEPTION")));
+    }
 }

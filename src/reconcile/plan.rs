@@ -6,15 +6,13 @@ use serde::Serialize;
 
 pub use crate::store::Phase;
 
-use super::model::{
-    ComponentSet, Desired, FieldName, Known, PermissionSetState, Role, Shape, objects_of,
-};
+use super::model::{ComponentSet, Desired, FieldName, Known, Role, Shape};
+use super::plan_access::{access_work, narrowing};
 
 /// What creating or repairing a set's access takes; done in as few calls as the API allows.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct AccessWork {
     pub create_user: bool,
-    pub reactivate_user: bool,
     pub assign_license: bool,
     pub create_permission_set: bool,
     /// Objects to grant read on.
@@ -37,8 +35,9 @@ impl AccessWork {
     }
 }
 
-/// What tearing down a set's access takes, in Salesforce's order: assignment, permission set,
-/// licence assignment, then the user is deactivated (users cannot be deleted).
+/// What tearing down a set's access takes, in one Composite call. Access goes first: the user
+/// is deactivated (its tokens stop working at once; users cannot be deleted) and the permission
+/// set unassigned, then the permission set is deleted and the licence assignment removed.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct TeardownWork {
     pub unassign: Option<String>,
@@ -98,6 +97,12 @@ pub enum Step {
     },
     /// The reconnect request has been acted on.
     HandleReconnect,
+    /// The set's integration user was deactivated in the org (by a person: connectord only
+    /// deactivates users it tears down). It is not reactivated: the connection waits for a
+    /// reconnect (`integration_user_deactivated`).
+    UserDeactivated {
+        serial: i32,
+    },
 }
 
 impl Step {
@@ -116,6 +121,7 @@ impl Step {
             Step::RemoveAccess { .. } => "remove_access",
             Step::Forget { .. } => "forget",
             Step::HandleReconnect => "handle_reconnect",
+            Step::UserDeactivated { .. } => "user_deactivated",
         }
     }
 
@@ -128,6 +134,7 @@ impl Step {
                 | Step::Retire { .. }
                 | Step::Forget { .. }
                 | Step::HandleReconnect
+                | Step::UserDeactivated { .. }
         )
     }
 }
@@ -142,6 +149,21 @@ pub struct Plan {
 
 /// The steps that take what is known to what is desired.
 pub fn plan(desired: &Desired, known: &Known) -> Plan {
+    let mut plan = plan_steps(desired, known);
+    if plan
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::UserDeactivated { .. }))
+    {
+        plan.phase = Phase::ActionRequired;
+        plan.reason = "the integration user was deactivated in the org: it is not reactivated; \
+                       reconnect to create a new one"
+            .into();
+    }
+    plan
+}
+
+fn plan_steps(desired: &Desired, known: &Known) -> Plan {
     let mut steps = Vec::new();
     let retiring: Vec<&ComponentSet> = known
         .sets
@@ -238,7 +260,28 @@ pub fn plan(desired: &Desired, known: &Known) -> Plan {
         };
     }
 
-    // A set for the desired fields is needed.
+    // A set for the desired fields is needed. Fields (and objects) no longer required stop
+    // being readable first, in the set in service, before anything else is done.
+    let break_first = active.is_some() && known.no_spare_seat;
+    if let Some(active) = active.filter(|_| !break_first) {
+        let work = narrowing(active, desired);
+        if !work.is_empty() {
+            let serial = active.serial;
+            steps.insert(0, Step::EnsureAccess { serial, work });
+        }
+    }
+    // A customer who deactivated the user in service cut the connection off: a change of fields
+    // does not quietly bring it back with a new user; reconnect does.
+    if let Some(active) = active.filter(|a| a.user.as_ref().is_some_and(|u| !u.active)) {
+        steps.push(Step::UserDeactivated {
+            serial: active.serial,
+        });
+        return Plan {
+            phase: Phase::ActionRequired,
+            reason: String::new(),
+            steps,
+        };
+    }
     let reusable = building.filter(|b| b.fields == desired.fields);
     if let Some(stale) = building.filter(|b| b.fields != desired.fields) {
         steps.push(Step::Retire {
@@ -246,7 +289,6 @@ pub fn plan(desired: &Desired, known: &Known) -> Plan {
         });
         teardown(stale, &mut steps);
     }
-    let break_first = active.is_some() && known.no_spare_seat;
     if let Some(active) = active.filter(|_| break_first) {
         steps.push(Step::Retire {
             serial: active.serial,
@@ -296,9 +338,14 @@ fn build_new(serial: i32, desired: &Desired, steps: &mut Vec<Step>) {
 /// held, and deployed again from scratch otherwise.
 fn build(set: &ComponentSet, shape: Shape, steps: &mut Vec<Step>) {
     let serial = set.serial;
+    if set.user.as_ref().is_some_and(|u| !u.active) {
+        steps.push(Step::UserDeactivated { serial });
+        return;
+    }
     let work = access_work(set);
     let repairs_access = !work.is_empty();
-    let outdated = set.app.is_some() && set.shape != shape;
+    // A policy widened in the org is put back the way an upgrade is: deployed again in place.
+    let outdated = set.app.is_some() && (set.shape != shape || set.app_policy_drift);
     let upgrade = outdated && set.credentials;
     let deploy = set.app.is_none() || (outdated && !upgrade);
     if repairs_access {
@@ -312,7 +359,10 @@ fn build(set: &ComponentSet, shape: Shape, steps: &mut Vec<Step>) {
             serial,
             from: set.shape,
             to: shape,
-            gradual: set.verified && set.role == Role::Active && !repairs_access,
+            gradual: set.verified
+                && set.role == Role::Active
+                && !repairs_access
+                && !set.app_policy_drift,
         });
     }
     if deploy || !set.credentials {
@@ -327,65 +377,10 @@ fn build(set: &ComponentSet, shape: Shape, steps: &mut Vec<Step>) {
     }
 }
 
-fn access_work(set: &ComponentSet) -> AccessWork {
-    let empty = PermissionSetState {
-        id: String::new(),
-        objects: vec![],
-        fields: vec![],
-    };
-    let ps = set.permission_set.as_ref().unwrap_or(&empty);
-    let wanted_objects = objects_of(&set.fields);
-    let wants_object = |o: &str| wanted_objects.iter().any(|w| w.eq_ignore_ascii_case(o));
-    AccessWork {
-        create_user: set.user.is_none(),
-        reactivate_user: set.user.as_ref().is_some_and(|u| !u.active),
-        assign_license: set.license.is_none(),
-        create_permission_set: set.permission_set.is_none(),
-        grant_objects: wanted_objects
-            .iter()
-            .filter(|w| !ps.objects.iter().any(|g| g.object.eq_ignore_ascii_case(w)))
-            .cloned()
-            .collect(),
-        restrict_objects: ps
-            .objects
-            .iter()
-            .filter(|g| wants_object(&g.object) && !g.read_only)
-            .map(|g| g.id.clone())
-            .collect(),
-        revoke_objects: ps
-            .objects
-            .iter()
-            .filter(|g| !wants_object(&g.object))
-            .map(|g| g.id.clone())
-            .collect(),
-        grant_fields: set
-            .fields
-            .iter()
-            .filter(|f| !set.implicit.contains(f) && !ps.fields.iter().any(|g| g.field == **f))
-            .cloned()
-            .collect(),
-        restrict_fields: ps
-            .fields
-            .iter()
-            .filter(|g| set.fields.contains(&g.field) && !g.read_only)
-            .map(|g| g.id.clone())
-            .collect(),
-        revoke_fields: ps
-            .fields
-            .iter()
-            .filter(|g| !set.fields.contains(&g.field))
-            .map(|g| g.id.clone())
-            .collect(),
-        assign: set.assignment.is_none(),
-    }
-}
-
-/// The steps that remove one set from the org and then from the record.
+/// The steps that remove one set from the org and then from the record: its access first (one
+/// Composite call that deactivates the user before anything else), then its app.
 fn teardown(set: &ComponentSet, steps: &mut Vec<Step>) {
     let serial = set.serial;
-    if set.app.is_some() {
-        steps.push(Step::RemoveApp { serial });
-    }
     let work = TeardownWork {
         unassign: set.assignment.clone(),
         delete_permission_set: set.permission_set.as_ref().map(|p| p.id.clone()),
@@ -394,6 +389,9 @@ fn teardown(set: &ComponentSet, steps: &mut Vec<Step>) {
     };
     if work != TeardownWork::default() {
         steps.push(Step::RemoveAccess { serial, work });
+    }
+    if set.app.is_some() {
+        steps.push(Step::RemoveApp { serial });
     }
     steps.push(Step::Forget { serial });
 }

@@ -9,11 +9,11 @@ use super::model::*;
 use super::plan::*;
 use crate::salesforce::eca::IpRelaxation;
 
-fn fields(names: &[&str]) -> BTreeSet<FieldName> {
+pub(super) fn fields(names: &[&str]) -> BTreeSet<FieldName> {
     names.iter().map(|n| FieldName::parse(n).unwrap()).collect()
 }
 
-fn on(names: &[&str]) -> Desired {
+pub(super) fn on(names: &[&str]) -> Desired {
     Desired {
         enabled: true,
         fields: fields(names),
@@ -22,7 +22,7 @@ fn on(names: &[&str]) -> Desired {
     }
 }
 
-fn off() -> Desired {
+pub(super) fn off() -> Desired {
     Desired {
         enabled: false,
         fields: fields(&["Account.Name"]),
@@ -32,7 +32,7 @@ fn off() -> Desired {
 }
 
 /// A complete, verified set granting exactly `names`.
-fn complete(serial: i32, role: Role, names: &[&str]) -> ComponentSet {
+pub(super) fn complete(serial: i32, role: Role, names: &[&str]) -> ComponentSet {
     let f = fields(names);
     let objects = objects_of(&f)
         .into_iter()
@@ -73,10 +73,11 @@ fn complete(serial: i32, role: Role, names: &[&str]) -> ComponentSet {
         credentials: true,
         verified: true,
         names: None,
+        app_policy_drift: false,
     }
 }
 
-fn known(sets: Vec<ComponentSet>) -> Known {
+pub(super) fn known(sets: Vec<ComponentSet>) -> Known {
     let last_serial = sets.iter().map(|s| s.serial).max().unwrap_or(0);
     Known {
         handled_reconnect_at: None,
@@ -87,7 +88,7 @@ fn known(sets: Vec<ComponentSet>) -> Known {
 }
 
 /// The steps as short names, e.g. `begin:1`, `ensure:1`, `deploy:1`.
-fn kinds(plan: &Plan) -> Vec<String> {
+pub(super) fn kinds(plan: &Plan) -> Vec<String> {
     plan.steps
         .iter()
         .map(|s| match s {
@@ -108,6 +109,7 @@ fn kinds(plan: &Plan) -> Vec<String> {
             Step::RemoveAccess { serial, .. } => format!("remove_access:{serial}"),
             Step::Forget { serial } => format!("forget:{serial}"),
             Step::HandleReconnect => "handle_reconnect".to_owned(),
+            Step::UserDeactivated { serial } => format!("user_deactivated:{serial}"),
         })
         .collect()
 }
@@ -206,7 +208,7 @@ fn the_lifecycle_table() {
             off(),
             known(vec![complete(1, Role::Active, &["Account.Name"])]),
             Phase::Deprovisioning,
-            vec!["remove_app:1", "remove_access:1", "forget:1"],
+            vec!["remove_access:1", "remove_app:1", "forget:1"],
         ),
         (
             "off, cut off half way through teardown",
@@ -234,8 +236,8 @@ fn the_lifecycle_table() {
                 "credentials:2",
                 "verify:2",
                 "promote:2",
-                "remove_app:1",
                 "remove_access:1",
+                "remove_app:1",
                 "forget:1",
             ],
         ),
@@ -247,7 +249,7 @@ fn the_lifecycle_table() {
                 complete(2, Role::Active, &["Account.Industry"]),
             ]),
             Phase::Ready,
-            vec!["remove_app:1", "remove_access:1", "forget:1"],
+            vec!["remove_access:1", "remove_app:1", "forget:1"],
         ),
         (
             "scope changed back while the new set was building",
@@ -268,9 +270,10 @@ fn the_lifecycle_table() {
             ]),
             Phase::Recreating,
             vec![
+                "ensure:1",
                 "retire:2",
-                "remove_app:2",
                 "remove_access:2",
+                "remove_app:2",
                 "forget:2",
                 "begin:3",
                 "ensure:3",
@@ -278,8 +281,8 @@ fn the_lifecycle_table() {
                 "credentials:3",
                 "verify:3",
                 "promote:3",
-                "remove_app:1",
                 "remove_access:1",
+                "remove_app:1",
                 "forget:1",
             ],
         ),
@@ -289,8 +292,8 @@ fn the_lifecycle_table() {
             known(vec![complete(1, Role::Retiring, &["Account.Name"])]),
             Phase::Provisioning,
             vec![
-                "remove_app:1",
                 "remove_access:1",
+                "remove_app:1",
                 "forget:1",
                 "begin:2",
                 "ensure:2",
@@ -318,8 +321,8 @@ fn scope_change_without_a_spare_seat_breaks_before_it_makes() {
         kinds(&plan),
         [
             "retire:1",
-            "remove_app:1",
             "remove_access:1",
+            "remove_app:1",
             "forget:1",
             "begin:2",
             "ensure:2",
@@ -342,8 +345,8 @@ fn reconnect_deletes_everything_then_creates_anew() {
         kinds(&plan),
         [
             "retire:4",
-            "remove_app:4",
             "remove_access:4",
+            "remove_app:4",
             "forget:4",
             "handle_reconnect",
             "begin:5",
@@ -378,8 +381,8 @@ fn a_reconnect_while_off_is_handled_after_the_teardown() {
     assert_eq!(
         kinds(&plan),
         [
-            "remove_app:1",
             "remove_access:1",
+            "remove_app:1",
             "forget:1",
             "handle_reconnect"
         ]
@@ -471,13 +474,12 @@ fn a_deleted_app_is_redeployed_and_reverified() {
 }
 
 #[test]
-fn a_deactivated_user_is_reactivated_and_a_removed_assignment_restored() {
+fn a_removed_assignment_is_restored() {
     let mut set = complete(1, Role::Active, &["Account.Name"]);
-    set.user.as_mut().unwrap().active = false;
     set.assignment = None;
     let plan = plan(&on(&["Account.Name"]), &known(vec![set]));
     let work = ensure_work(&plan);
-    assert!(work.reactivate_user && work.assign && !work.create_user);
+    assert!(work.assign && !work.create_user);
 }
 
 #[test]
@@ -618,22 +620,24 @@ fn the_shape_table() {
             bypass_off,
             shaped(ready(), old, Enforce),
             Phase::Deprovisioning,
-            vec!["remove_app:1", "remove_access:1", "forget:1"],
+            vec!["remove_access:1", "remove_app:1", "forget:1"],
         ),
         (
-            "new fields: the new set is built in the current shape, the old one removed",
+            "new fields: the old fields are revoked, the new set is built in the current shape, \
+             the old one removed",
             on(&["Contact.Email"]),
             shaped(ready(), old, Enforce),
             Phase::Recreating,
             vec![
+                "ensure:1",
                 "begin:2",
                 "ensure:2",
                 "deploy:2",
                 "credentials:2",
                 "verify:2",
                 "promote:2",
-                "remove_app:1",
                 "remove_access:1",
+                "remove_app:1",
                 "forget:1",
             ],
         ),

@@ -47,6 +47,14 @@ pub enum StepError {
         cause: String,
         remnants: Vec<String>,
     },
+    /// A person deactivated the set's integration user (`integration_user_deactivated`).
+    #[error(
+        "the connection's integration user {username} was deactivated in the Salesforce org, and \
+         connectord does not reactivate a user an admin deactivated; to restore access, \
+         reconnect the connection (a new integration user is created and the old one stays \
+         inactive), or reactivate the user in Setup > Users if that was a mistake"
+    )]
+    IntegrationUserDeactivated { username: String },
 }
 
 /// IP restrictions that refuse the app's own tokens (the admin's calls went through earlier in
@@ -117,14 +125,17 @@ impl Executor<'_> {
                     ))
                     .into());
                 }
+                // The serial is taken before the set is recorded: a pass cut off in between
+                // must not hand the same serial (and so the same username, perhaps of a user
+                // already deactivated, which is never reactivated) to the next set.
+                known.last_serial = known.last_serial.max(*serial);
+                record::save_state(self.pool, self.id, known).await?;
                 let mut set =
                     ComponentSet::new(*serial, Role::Building, fields.iter().cloned().collect());
                 let domain = self.org.sf().username_domain();
                 set.names = Some(SetNames::new(self.id, *serial, domain));
                 record::save_set(self.pool, self.id, &set).await?;
                 known.sets.push(set);
-                known.last_serial = known.last_serial.max(*serial);
-                record::save_state(self.pool, self.id, known).await?;
             }
             Step::EnsureAccess { serial, work } => {
                 let set = set_mut(known, *serial);
@@ -155,6 +166,7 @@ impl Executor<'_> {
                 let set = set_mut(known, *serial);
                 set.app = app;
                 set.shape = desired.shape;
+                set.app_policy_drift = false;
                 set.credentials = false;
                 set.verified = false;
                 record::save_set(self.pool, self.id, set).await?;
@@ -187,6 +199,7 @@ impl Executor<'_> {
                     .verify_client_credentials(&key, &secret, &probe)
                     .await;
                 set.shape = *to;
+                set.app_policy_drift = false;
                 set.verified = verified.is_ok();
                 record::save_set(self.pool, self.id, set).await?;
                 verified?;
@@ -274,6 +287,10 @@ impl Executor<'_> {
             Step::HandleReconnect => {
                 known.handled_reconnect_at = desired.reconnect_requested_at;
                 record::save_state(self.pool, self.id, known).await?;
+            }
+            Step::UserDeactivated { serial } => {
+                let username = SetNames::of(self.id, set_mut(known, *serial)).username;
+                return Err(StepError::IntegrationUserDeactivated { username });
             }
         }
         Ok(())

@@ -170,6 +170,36 @@ impl OrgHandle {
             .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))
     }
 
+    /// Switches an app's client-credentials run-as user, as an org admin can in Setup (drift).
+    /// Setup, unlike a Metadata deploy, takes any active user.
+    pub fn admin_set_app_run_as(&self, app: &str, username: &str) -> anyhow::Result<()> {
+        self.edit_app(app, |bundle| {
+            let policies = bundle.oauth_policies.get_or_insert_with(Default::default);
+            policies.client_credentials_user = Some(username.to_owned());
+        })
+    }
+
+    /// Replaces an app's OAuth scopes (metadata names: `Api`, `Full`, …), as in Setup (drift).
+    pub fn admin_set_app_scopes(&self, app: &str, scopes: &[&str]) -> anyhow::Result<()> {
+        self.edit_app(app, |bundle| {
+            bundle.oauth_settings = Some(super::org::EcaOauthSettings {
+                scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            });
+        })
+    }
+
+    fn edit_app(
+        &self,
+        app: &str,
+        edit: impl FnOnce(&mut super::org::EcaBundle),
+    ) -> anyhow::Result<()> {
+        let mut state = self.org.lock();
+        let bundle = state.data.ecas.get_mut(app);
+        edit(bundle.ok_or_else(|| anyhow::anyhow!("no such app {app}"))?);
+        super::metadata::deploy::sync_records(&mut state);
+        Ok(())
+    }
+
     /// Updates a record as an org admin would (drift), with the same rules as the API.
     pub fn admin_update(
         &self,

@@ -26,11 +26,23 @@ pub fn key_prefix(sobject: &str) -> &'static str {
         "Case" => "500",
         "Invoice__c" => "a00",
         "ExternalClientApplication" => "0xI",
+        // Not documented: made up, distinct from every real one above.
+        "ExtlClntAppOauthSettings" => "0xS",
+        "ExtlClntAppOauthPlcyCnfg" => "0xP",
         "DeployRequest" => "0Af",
         "OauthConsumer" => "0Hn",
         "QueryLocator" => "01g",
         _ => "000",
     }
+}
+
+/// The id of `sobject`'s record that belongs to the record `id` one to one (an app's OAuth
+/// settings and policy): the same body under the other key prefix.
+pub fn sibling_id(sobject: &str, id: &str) -> String {
+    let body = id.get(3..15).unwrap_or_default();
+    let id15 = format!("{}{body}", key_prefix(sobject));
+    let suffix = case_safe_suffix(&id15);
+    id15 + &suffix
 }
 
 /// The case-safe 3-character suffix of a 15-character id.

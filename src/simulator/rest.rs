@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::access::Actor;
 use super::errors::SfError;
 use super::faults::FaultState;
-use super::org::{Org, OrgState, World};
+use super::org::{Org, OrgState, Session, World, bool_field};
 use super::{collections, composite, connect, metadata, sobjects};
 
 /// API versions the simulator answers (Salesforce keeps old versions for years).
@@ -188,7 +188,14 @@ pub fn handle(
         .to_string();
     let now = Instant::now();
     let session = state.sessions.get(&token).cloned();
-    let Some(session) = session.filter(|s| s.expires_at > now) else {
+    // A deactivated user's sessions end with it (client-credentials tokens included).
+    let active = |s: &Session| {
+        state
+            .data
+            .find("User", &s.user_id)
+            .is_some_and(|u| bool_field(u, "IsActive"))
+    };
+    let Some(session) = session.filter(|s| s.expires_at > now && active(s)) else {
         state.sessions.remove(&token);
         let e = SfError::session_expired();
         return json_response(e.status, Some(e.body()), None);

@@ -13,6 +13,7 @@ mod mapping;
 mod org_change;
 mod panics;
 mod product_role;
+mod revocation;
 mod secrets_hygiene;
 mod slots;
 mod support;

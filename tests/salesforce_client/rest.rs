@@ -304,6 +304,50 @@ async fn composite_sends_subrequests_under_the_data_path_in_one_call() {
     assert_eq!(ids, [Some("0PS1"), Some("0Pa1")]);
 }
 
+/// Revocation relies on order (the user is deactivated before anything else): since API 49.0
+/// Salesforce collates unrelated subrequests unless told not to, and then order is not kept.
+#[tokio::test]
+async fn a_composite_that_must_keep_its_order_asks_salesforce_not_to_collate() {
+    let server = server_with_token().await;
+    let expected = json!({
+        "allOrNone": false,
+        "collateSubrequests": false,
+        "compositeRequest": [
+            {"method": "PATCH", "url": "/services/data/v64.0/sobjects/User/005A",
+             "referenceId": "deactivate", "body": {"IsActive": false}},
+            {"method": "DELETE", "url": "/services/data/v64.0/sobjects/PermissionSetAssignment/0Pa1",
+             "referenceId": "unassign"}
+        ]
+    });
+    Mock::given(method("POST"))
+        .and(path(format!("{API}/composite")))
+        .and(body_json(&expected))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"compositeResponse": [
+            {"body": null, "httpHeaders": {}, "httpStatusCode": 204, "referenceId": "deactivate"},
+            {"body": null, "httpHeaders": {}, "httpStatusCode": 204, "referenceId": "unassign"}
+        ]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let answers = org_on(&server)
+        .composite_in_order(
+            false,
+            vec![
+                Subrequest::new(Method::PATCH, "sobjects/User/005A", "deactivate")
+                    .with_body(json!({"IsActive": false})),
+                Subrequest::new(
+                    Method::DELETE,
+                    "sobjects/PermissionSetAssignment/0Pa1",
+                    "unassign",
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(answers.iter().all(|a| a.error().is_none()));
+}
+
 #[tokio::test]
 async fn an_all_or_none_composite_reports_the_subrequest_that_failed() {
     let server = server_with_token().await;

@@ -121,6 +121,40 @@ async fn a_deployed_app_issues_client_credentials_tokens_limited_to_its_grants()
         app.client_credentials_user.as_deref(),
         Some("agent@acme-int.example.com")
     );
+    // The admin reads the app's policy and scopes by SOQL (ExtlClntAppOauthPlcyCnfg).
+    let (code, policy) = env
+        .query(
+            "SELECT ClientCredentialsFlowUser, IsClientCredentialsFlowEnabled, \
+             ExtlClntAppOauthSettings.OauthScopesAPI, ExtlClntAppOauthSettings.OauthScopesFULL \
+             FROM ExtlClntAppOauthPlcyCnfg WHERE ExternalClientApplication.DeveloperName = 'Agent_App'",
+        )
+        .await;
+    assert_eq!(code, 200, "{policy}");
+    let row = &policy["records"][0];
+    assert_eq!(
+        row["ClientCredentialsFlowUser"],
+        "agent@acme-int.example.com"
+    );
+    assert_eq!(row["IsClientCredentialsFlowEnabled"], true);
+    assert_eq!(row["ExtlClntAppOauthSettings"]["OauthScopesAPI"], true);
+    assert_eq!(row["ExtlClntAppOauthSettings"]["OauthScopesFULL"], false);
+    // A deactivated user's sessions end with it.
+    let user = env
+        .id_of("SELECT Id FROM User WHERE Username = 'agent@acme-int.example.com'")
+        .await;
+    env.org
+        .admin_update("User", &user, json!({"IsActive": false}))
+        .expect("deactivated");
+    let (code, rows) = env
+        .call_as(
+            &agent,
+            reqwest::Method::GET,
+            "query?q=SELECT+Id+FROM+Account",
+            None,
+        )
+        .await;
+    assert_eq!(code, 401, "{rows}");
+    assert_eq!(rows[0]["errorCode"], "INVALID_SESSION_ID");
 }
 
 #[tokio::test]

@@ -123,7 +123,6 @@ pub(super) fn take_answers(
         };
         match reference {
             "user" => set.user = id.map(|id| UserState { id, active: true }),
-            "reactivate" => set.user.iter_mut().for_each(|u| u.active = true),
             "license" => set.license = id,
             "ps" => {
                 set.permission_set = id.map(|id| PermissionSetState {

@@ -113,17 +113,6 @@ pub async fn ensure(
         Some(u) if !work.create_user => u.id.clone(),
         _ => "@{user.id}".to_owned(),
     };
-    if work.reactivate_user {
-        core.push(Op {
-            request: Subrequest::new(
-                Method::PATCH,
-                format!("sobjects/User/{user_ref}"),
-                "reactivate",
-            )
-            .with_body(json!({ "IsActive": true })),
-            heavy: false,
-        });
-    }
     if work.assign_license {
         core.push(query(
             "psl",

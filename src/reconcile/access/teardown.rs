@@ -7,13 +7,22 @@ use crate::reconcile::model::ComponentSet;
 use crate::reconcile::plan::TeardownWork;
 use crate::salesforce::{Org, SalesforceError, Subrequest};
 
-/// Removes what `work` lists, in Salesforce's order, tolerating what is already gone.
+/// Removes what `work` lists, access first, tolerating what is already gone.
 pub async fn teardown(
     org: &Org,
     set: &mut ComponentSet,
     work: &TeardownWork,
 ) -> Result<(), SalesforceError> {
+    // Access goes first: a deactivated user's tokens stop working at once, and without the
+    // assignment its sessions read nothing. Not all-or-none, so each goes even if another
+    // fails (what is already gone answers 404).
     let mut requests = Vec::new();
+    if let Some(id) = &work.deactivate_user {
+        requests.push(
+            Subrequest::new(Method::PATCH, format!("sobjects/User/{id}"), "deactivate")
+                .with_body(json!({ "IsActive": false })),
+        );
+    }
     if let Some(id) = &work.unassign {
         requests.push(Subrequest::new(
             Method::DELETE,
@@ -35,14 +44,6 @@ pub async fn teardown(
             "unlicense",
         ));
     }
-    if let Some(id) = &work.deactivate_user {
-        requests.push(
-            Subrequest::new(Method::PATCH, format!("sobjects/User/{id}"), "deactivate")
-                .with_body(json!({ "IsActive": false })),
-        );
-    }
-    // Not all-or-none: what is already gone answers 404, and the rest still goes. In order:
-    // a permission set is deleted only after its assignment is gone.
     let answers = org.composite_in_order(false, requests).await?;
     let mut first_error = None;
     for answer in &answers {

@@ -8,28 +8,11 @@ use crate::simulator::org::{
     EcaBundle, EcaGlobalOauth, EcaOauthPolicies, EcaOauthSettings, EcaPolicies, OrgState, Record,
     bool_field, str_field,
 };
+use crate::simulator::schema::OAUTH_SCOPE_FIELDS;
 use crate::simulator::seed::{INTEGRATION_PROFILE, random_token};
 
 pub const EXECUTION_USER_MESSAGE: &str =
     "Enter a valid execution user for the OAuth client credentials flow.";
-
-const SCOPES: &[&str] = &[
-    "Api",
-    "Basic",
-    "Chatter",
-    "CustomApplications",
-    "CustomPermissions",
-    "Full",
-    "OpenID",
-    "RefreshToken",
-    "Web",
-    "Visualforce",
-    "Wave",
-    "Lightning",
-    "Content",
-    "Pardot",
-    "Cdp",
-];
 
 /// The finished state of a deploy.
 #[derive(Debug, Clone)]
@@ -123,7 +106,7 @@ fn check(state: &OrgState, package: &Package, c: &Component) -> Result<(), Strin
                 .split(',')
                 .map(str::trim)
             {
-                if !SCOPES.contains(&scope) {
+                if !OAUTH_SCOPE_FIELDS.iter().any(|(name, _)| *name == scope) {
                     return Err(format!("Invalid OAuth scope: {scope}"));
                 }
             }
@@ -275,6 +258,7 @@ pub fn sync_records(state: &mut OrgState) {
         .data
         .tables
         .insert("ExternalClientApplication".into(), records);
+    super::app_records::sync(state, &now);
 }
 
 /// Validates and applies the package; `forced` is an injected failure message.

@@ -4,6 +4,7 @@
 //! The deploy runs when it is polled: by default the first status poll finds it done
 //! (`OrgConfig::deploy_polls_until_done`), so call counts are deterministic.
 
+mod app_records;
 pub mod deploy;
 pub mod multipart;
 pub mod package;

@@ -6,9 +6,11 @@
 //! are always visible and have no field permission; formula and roll-up fields can be granted
 //! read but never edit.
 
+mod apps;
 mod objects;
 mod wide;
 
+pub use apps::OAUTH_SCOPE_FIELDS;
 pub use wide::wide_field;
 
 use std::sync::LazyLock;

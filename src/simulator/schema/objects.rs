@@ -2,9 +2,9 @@
 
 use super::{ChildRelationship, FieldDef, FieldType, ObjectDef, Schema};
 
-struct F(FieldDef);
+pub(super) struct F(FieldDef);
 
-fn f(name: &'static str, kind: FieldType) -> F {
+pub(super) fn f(name: &'static str, kind: FieldType) -> F {
     F(FieldDef {
         name,
         label: name,
@@ -31,7 +31,7 @@ impl F {
         self
     }
     /// Computed by the org: readable, never written through the API (formulas, names).
-    fn read_only(mut self) -> Self {
+    pub(super) fn read_only(mut self) -> Self {
         self.0.createable = false;
         self.0.updateable = false;
         self
@@ -44,7 +44,7 @@ impl F {
         self.0.permissionable = false;
         self
     }
-    fn rel(mut self, relationship: &'static str) -> Self {
+    pub(super) fn rel(mut self, relationship: &'static str) -> Self {
         self.0.relationship = Some(relationship);
         self
     }
@@ -71,15 +71,15 @@ fn system_fields() -> Vec<F> {
     ]
 }
 
-struct O {
-    name: &'static str,
-    label: &'static str,
-    setup: bool,
-    crud: (bool, bool, bool),
-    fields: Vec<F>,
+pub(super) struct O {
+    pub(super) name: &'static str,
+    pub(super) label: &'static str,
+    pub(super) setup: bool,
+    pub(super) crud: (bool, bool, bool),
+    pub(super) fields: Vec<F>,
 }
 
-fn object(o: O) -> ObjectDef {
+pub(super) fn object(o: O) -> ObjectDef {
     let mut fields: Vec<FieldDef> = system_fields().into_iter().map(|f| f.0).collect();
     fields.extend(o.fields.into_iter().map(|f| f.0));
     ObjectDef {
@@ -302,20 +302,6 @@ pub fn build() -> Schema {
             ],
         }),
         object(O {
-            name: "ExternalClientApplication",
-            label: "External Client App",
-            setup: true,
-            crud: (false, false, false),
-            fields: vec![
-                f("DeveloperName", String).read_only(),
-                f("MasterLabel", String).read_only(),
-                f("Description", Textarea).read_only(),
-                f("ContactEmail", Email).read_only(),
-                f("DistributionState", Picklist).read_only(),
-                f("NamespacePrefix", String).read_only(),
-            ],
-        }),
-        object(O {
             name: "Account",
             label: "Account",
             setup: false,
@@ -422,6 +408,7 @@ pub fn build() -> Schema {
         }),
     ];
     let mut objects = objects;
+    objects.extend(super::apps::objects());
     objects.extend(super::wide::objects());
     Schema { objects }
 }
