@@ -25,6 +25,9 @@ pub enum ErrorCode {
     /// The row was pointed at another org and the old org could not be cleaned up: what is
     /// left there is listed (issue 14 item 5).
     OldOrgRemnants,
+    /// Salesforce's token endpoint rejects the product's own OAuth client
+    /// (`salesforce.client_id` / `client_secret`): a process-wide condition (issue 16 item 2).
+    OAuthClientRejected,
 }
 
 impl ErrorCode {
@@ -42,6 +45,7 @@ impl ErrorCode {
         Self::TokenNotAvailable,
         Self::OrgMismatch,
         Self::OldOrgRemnants,
+        Self::OAuthClientRejected,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +63,7 @@ impl ErrorCode {
             Self::TokenNotAvailable => "token_not_available",
             Self::OrgMismatch => "org_mismatch",
             Self::OldOrgRemnants => "old_org_remnants",
+            Self::OAuthClientRejected => "oauth_client_rejected",
         }
     }
 
@@ -75,7 +80,54 @@ impl ErrorCode {
                 | Self::IpRestricted
                 | Self::OrgMismatch
                 | Self::OldOrgRemnants
+                | Self::OAuthClientRejected
         )
+    }
+
+    /// What a person does about it: the remedy `describe` shows beside the message.
+    pub fn remedy(self) -> &'static str {
+        match self {
+            Self::AdminTokenRevoked => {
+                "an admin of the org signs in again; write the new refresh token to connections.admin_refresh_token"
+            }
+            Self::LicenseUnavailable => {
+                "free a Salesforce Integration user licence in the org (or buy one), then `connectord connection reconnect ID`"
+            }
+            Self::GovernmentCloudUnsupported => {
+                "none: Government Cloud orgs are not supported; remove the connection"
+            }
+            Self::InvalidInstanceUrl => {
+                "correct connections.instance_url to the org's My Domain URL (https://NAME.my.salesforce.com)"
+            }
+            Self::UnknownField => {
+                "correct the field's API name with `connectord connection fields ID --field Object.Field`, or make the field permissionable in the org"
+            }
+            Self::ApiLimitExceeded => {
+                "none needed: work resumes when the org's daily API allowance resets (or raise the org's limit)"
+            }
+            Self::IpRestricted => {
+                "add the product's outgoing addresses to the org's trusted IP ranges, or `connectord connection ip-relaxation ID bypass` when the app's tokens are refused"
+            }
+            Self::DeployFailed => {
+                "read the message for the component Salesforce refused; fix the org or the settings, then `connectord connection reconnect ID`"
+            }
+            Self::SalesforceUnavailable => "none needed: retried by itself with backoff",
+            Self::Internal => {
+                "retried by itself; if it persists, read the daemon's log for this connection_id and report it"
+            }
+            Self::TokenNotAvailable => {
+                "ask for the tenant's own connection, and wait until it is enabled and ready"
+            }
+            Self::OrgMismatch => {
+                "check connections.instance_url, then sign in again as an admin of that org"
+            }
+            Self::OldOrgRemnants => {
+                "remove the listed components from the old org by hand (or restore its admin's access); the connection already builds in the org its row names"
+            }
+            Self::OAuthClientRejected => {
+                "fix salesforce.client_id and salesforce.client_secret (the product's own OAuth client), then restart connectord"
+            }
+        }
     }
 }
 
@@ -96,6 +148,7 @@ mod tests {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
             assert!(seen.insert(code.as_str()));
+            assert!(!code.remedy().is_empty());
         }
     }
 }

@@ -30,10 +30,15 @@ impl Reconciler {
             StepError::OldOrgRemnants { .. } => (ErrorCode::OldOrgRemnants, error.to_string()),
             other => (ErrorCode::Internal, other.to_string()),
         };
-        let (phase, next) = if matches!(code, ErrorCode::IpRestricted | ErrorCode::OldOrgRemnants) {
+        let look_again = matches!(
+            code,
+            ErrorCode::IpRestricted | ErrorCode::OldOrgRemnants | ErrorCode::OAuthClientRejected
+        );
+        let (phase, next) = if look_again {
             // The remedy is applied in the org or in connectord's settings, and neither tells
             // the daemon: look again at the resync interval. (After old-org remnants, that
-            // next pass builds in the org the row names.)
+            // next pass builds in the org the row names. A rejected OAuth client is fixed in
+            // the settings: a restart with new ones makes these connections due at once.)
             (
                 Phase::ActionRequired,
                 Some(Utc::now() + jittered(self.resync_interval)),

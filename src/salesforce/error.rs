@@ -110,6 +110,13 @@ pub enum SalesforceError {
 
     #[error("the Salesforce client could not be set up: {0}")]
     Setup(String),
+
+    /// The token endpoint refused the product's own OAuth client (`invalid_client_id` or
+    /// `invalid_client` on the admin's refresh-token grant): every connection is affected.
+    #[error(
+        "Salesforce rejects connectord's own OAuth client ({code}: {description}); fix salesforce.client_id and salesforce.client_secret, then restart connectord"
+    )]
+    OAuthClientRejected { code: String, description: String },
 }
 
 fn join_failures(failures: &[ComponentFailure]) -> String {
@@ -138,6 +145,7 @@ impl SalesforceError {
             }
             Self::GovernmentCloudUnsupported { .. } => ErrorCode::GovernmentCloudUnsupported,
             Self::OrgMismatch { .. } => ErrorCode::OrgMismatch,
+            Self::OAuthClientRejected { .. } => ErrorCode::OAuthClientRejected,
             Self::SessionExpired
             | Self::Unavailable { .. }
             | Self::BadResponse { .. }
@@ -146,6 +154,23 @@ impl SalesforceError {
             | Self::Duplicate { .. }
             | Self::Rejected { .. }
             | Self::Setup(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// On the product's own client's grant, `invalid_client_id` and `invalid_client` mean
+    /// that Salesforce rejects `salesforce.client_id` / `client_secret` (Salesforce Help,
+    /// "OAuth 2.0 error codes"); on an app's grant they are about the app, not the product.
+    pub(crate) fn for_product_client(self) -> Self {
+        match self {
+            Self::Rejected { code, message, .. }
+                if matches!(code.as_str(), "invalid_client_id" | "invalid_client") =>
+            {
+                Self::OAuthClientRejected {
+                    code,
+                    description: message,
+                }
+            }
+            other => other,
         }
     }
 
