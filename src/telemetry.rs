@@ -4,7 +4,7 @@
 //! Fit for a pipeline: every line is one JSON object; values that are JSON are logged as JSON
 //! text, never as Rust `Debug`; no colour unless stderr is a terminal; PostgreSQL's NOTICEs
 //! (sqlx logs them at INFO, e.g. "relation _sqlx_migrations already exists, skipping" on every
-//! start) are kept below INFO unless the filter names sqlx; `run` starts with one line naming
+//! start) are not shown unless the filter names sqlx; `run` starts with one line naming
 //! the version, the commit and the effective configuration (secrets only as set/unset).
 
 use std::io::IsTerminal as _;
@@ -23,8 +23,8 @@ pub const COMMIT: &str = env!("CONNECTORD_COMMIT");
 /// sqlx logs PostgreSQL's NOTICE messages under this target, at INFO.
 const NOTICE_TARGET: &str = "sqlx::postgres::notice";
 
-/// The filter: `RUST_LOG`, else `log.filter`; PostgreSQL's notices only at debug and below
-/// unless the filter names sqlx itself.
+/// The filter: `RUST_LOG`, else `log.filter`; PostgreSQL's notices only at WARN and above
+/// unless the filter names sqlx itself (e.g. `RUST_LOG=info,sqlx::postgres::notice=info`).
 fn filter(settings: &LogSettings) -> EnvFilter {
     let text = std::env::var("RUST_LOG")
         .ok()
@@ -34,12 +34,7 @@ fn filter(settings: &LogSettings) -> EnvFilter {
     if text.contains("sqlx") {
         return filter;
     }
-    let quiet = if text.contains("debug") || text.contains("trace") {
-        "debug"
-    } else {
-        "warn"
-    };
-    match format!("{NOTICE_TARGET}={quiet}").parse() {
+    match format!("{NOTICE_TARGET}=warn").parse() {
         Ok(directive) => filter.add_directive(directive),
         Err(_) => filter,
     }

@@ -8,6 +8,7 @@ mod faults;
 mod hardening;
 mod lifecycle;
 mod mapping;
+mod operator;
 mod org_change;
 mod product_role;
 mod secrets_hygiene;

@@ -6,6 +6,7 @@ mod claims;
 mod daemons;
 mod kills;
 mod metrics_text;
+mod operator;
 mod outage;
 mod scale;
 #[allow(dead_code)]
