@@ -27,6 +27,7 @@ pub enum ErrorCode {
     OldOrgRemnants,
     /// Salesforce's token endpoint rejects the product's own OAuth client
     /// (`salesforce.client_id` / `client_secret`): a process-wide condition (issue 16 item 2).
+    #[serde(rename = "oauth_client_rejected")]
     OAuthClientRejected,
 }
 
