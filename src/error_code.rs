@@ -47,6 +47,10 @@ pub enum ErrorCode {
     /// A person deactivated the connection's integration user; connectord does not reactivate
     /// it. Remedy: reconnect.
     IntegrationUserDeactivated,
+    /// Salesforce's token endpoint rejects the product's own OAuth client
+    /// (`salesforce.client_id` / `client_secret`): a process-wide condition (issue 16 item 2).
+    #[serde(rename = "oauth_client_rejected")]
+    OAuthClientRejected,
 }
 
 impl ErrorCode {
@@ -70,6 +74,7 @@ impl ErrorCode {
         Self::AppTokenRefused,
         Self::IntegrationProfileMissing,
         Self::IntegrationUserDeactivated,
+        Self::OAuthClientRejected,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -93,6 +98,7 @@ impl ErrorCode {
             Self::AppTokenRefused => "app_token_refused",
             Self::IntegrationProfileMissing => "integration_profile_missing",
             Self::IntegrationUserDeactivated => "integration_user_deactivated",
+            Self::OAuthClientRejected => "oauth_client_rejected",
         }
     }
 
@@ -112,7 +118,72 @@ impl ErrorCode {
                 | Self::ConsumerSecretAccessOff
                 | Self::IntegrationProfileMissing
                 | Self::IntegrationUserDeactivated
+                | Self::OAuthClientRejected
         )
+    }
+
+    /// What a person does about it: the remedy `describe` shows beside the message.
+    pub fn remedy(self) -> &'static str {
+        match self {
+            Self::AdminTokenRevoked => {
+                "an admin of the org signs in again; write the new refresh token to connections.admin_refresh_token"
+            }
+            Self::LicenseUnavailable => {
+                "free a Salesforce Integration user licence in the org (or buy one), then `connectord connection reconnect ID`"
+            }
+            Self::GovernmentCloudUnsupported => {
+                "none: Government Cloud orgs are not supported; remove the connection"
+            }
+            Self::InvalidInstanceUrl => {
+                "correct connections.instance_url to the org's My Domain URL (https://NAME.my.salesforce.com)"
+            }
+            Self::UnknownField => {
+                "correct the field's API name with `connectord connection fields ID --field Object.Field`, or make the field permissionable in the org"
+            }
+            Self::ApiLimitExceeded => {
+                "none needed: work resumes when the org's daily API allowance resets (or raise the org's limit)"
+            }
+            Self::IpRestricted => {
+                "add the product's outgoing addresses to the org's trusted IP ranges, or `connectord connection ip-relaxation ID bypass` when the app's tokens are refused"
+            }
+            Self::DeployFailed => {
+                "read the message for the component Salesforce refused; fix the org or the settings, then `connectord connection reconnect ID`"
+            }
+            Self::SalesforceUnavailable => "none needed: retried by itself with backoff",
+            Self::Internal => {
+                "retried by itself; if it persists, read the daemon's log for this connection_id and report it"
+            }
+            Self::TokenNotAvailable => {
+                "ask for the tenant's own connection, and wait until it is enabled and ready"
+            }
+            Self::OrgMismatch => {
+                "check connections.instance_url, then sign in again as an admin of that org"
+            }
+            Self::OldOrgRemnants => {
+                "remove the listed components from the old org by hand (or restore its admin's access); the connection already builds in the org its row names"
+            }
+            Self::DeployTimedOut => {
+                "none needed at first: the deploy was cancelled and is tried again in 5 minutes; if it persists, look at the org's deploy queue (Setup > Deployment Status)"
+            }
+            Self::InternalPanic => {
+                "retried by itself; a pass hit a bug in connectord: report it with the daemon's log for this connection_id"
+            }
+            Self::ConsumerSecretAccessOff => {
+                "an org admin turns on \"Allow access to External Client App consumer secrets via REST API\" (ExternalClientAppSettings.enableClientSecretInRestApiAccess) and gives the authorising admin the View Client Secret permission"
+            }
+            Self::AppTokenRefused => {
+                "none needed at first (a new app takes minutes to propagate); if it persists, check that the app's run-as user is active and the app has the OAuth scope api"
+            }
+            Self::IntegrationProfileMissing => {
+                "an org admin makes the profile \"Minimum Access - API Only Integrations\" available (it comes with the Salesforce Integration user licence)"
+            }
+            Self::IntegrationUserDeactivated => {
+                "`connectord connection reconnect ID` (a new integration user is made), or reactivate the user in Setup > Users if that was a mistake"
+            }
+            Self::OAuthClientRejected => {
+                "fix salesforce.client_id and salesforce.client_secret (the product's own OAuth client), then restart connectord"
+            }
+        }
     }
 }
 
@@ -133,6 +204,7 @@ mod tests {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
             assert!(seen.insert(code.as_str()));
+            assert!(!code.remedy().is_empty());
         }
     }
 }

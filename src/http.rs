@@ -74,6 +74,10 @@ async fn readyz(State(ops): State<Ops>) -> impl IntoResponse {
     if !ops.health.listening.load(Ordering::Relaxed) {
         problems.push("not listening for changes");
     }
+    let rejected = ops.salesforce.client_rejected().map(str::to_owned);
+    if let Some(reason) = &rejected {
+        problems.push(reason);
+    }
     if problems.is_empty() {
         (StatusCode::OK, "ready\n".to_owned())
     } else {

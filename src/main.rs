@@ -5,7 +5,31 @@ use connectord::{cli, config::Settings, telemetry};
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    let settings = match Settings::load() {
+    // Generated from the command line itself: no settings needed.
+    match args.command {
+        cli::Command::Completions { shell } => {
+            cli::generate::completions(shell);
+            return ExitCode::from(cli::EXIT_OK);
+        }
+        cli::Command::Man => {
+            return match cli::generate::man() {
+                Ok(()) => ExitCode::from(cli::EXIT_OK),
+                Err(error) => {
+                    eprintln!("connectord: cannot write the man page: {error}");
+                    ExitCode::from(cli::EXIT_FAILURE)
+                }
+            };
+        }
+        _ => {}
+    }
+    // `--config FILE` is `CONNECTORD_CONFIG` (clap already read the variable into it).
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(name, _)| name != "CONNECTORD_CONFIG")
+        .collect();
+    if let Some(file) = &args.config {
+        env.push(("CONNECTORD_CONFIG".into(), file.display().to_string()));
+    }
+    let settings = match Settings::load_from(env) {
         Ok(settings) => settings,
         Err(error) => {
             eprintln!("connectord: {error}");

@@ -20,12 +20,8 @@ pub fn reconciler(
     pool: sqlx::PgPool,
     salesforce: Salesforce,
 ) -> anyhow::Result<Reconciler> {
+    // (`Salesforce::new` already warned about `salesforce.allow_loopback_http`: once.)
     let sealer = Sealer::from_settings(&settings.secrets)?;
-    if settings.salesforce.allow_loopback_http {
-        tracing::warn!(
-            "salesforce.allow_loopback_http is on: plain-http loopback orgs are accepted (tests and demos only)"
-        );
-    }
     Ok(Reconciler::new(
         pool,
         salesforce,
@@ -35,10 +31,21 @@ pub fn reconciler(
 }
 
 pub async fn run(settings: &Settings) -> anyhow::Result<()> {
-    // Check what can be checked before touching anything.
+    // Check what can be checked before touching anything: half-configured, it exits 2.
     settings.secrets.key()?;
+    require_product_client(settings)?;
+    crate::telemetry::log_start(settings);
     let pool = store::connect(settings).await?;
     store::migrate(&pool).await?;
+    // A rejected OAuth client is fixed by new settings, so by this start: try those now.
+    let retried =
+        store::retry_now(&pool, crate::error_code::ErrorCode::OAuthClientRejected).await?;
+    if retried > 0 {
+        tracing::info!(
+            connections = retried,
+            "retrying the connections that failed with oauth_client_rejected under the previous settings"
+        );
+    }
     store::set_max_connections_per_tenant(&pool, settings.reconciler.max_connections_per_tenant)
         .await?;
     let salesforce =
@@ -78,6 +85,27 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     result
 }
 
+/// `salesforce.client_id` and `client_secret` must both be set for `run`.
+fn require_product_client(settings: &Settings) -> Result<(), crate::config::ConfigError> {
+    use secrecy::ExposeSecret as _;
+    let sf = &settings.salesforce;
+    for (key, empty) in [
+        ("salesforce.client_id", sf.client_id.trim().is_empty()),
+        (
+            "salesforce.client_secret",
+            sf.client_secret.expose_secret().trim().is_empty(),
+        ),
+    ] {
+        if empty {
+            return Err(crate::config::ConfigError::new(
+                key,
+                "missing: set it to the product's own OAuth client (CONNECTORD__SALESFORCE__CLIENT_ID / CONNECTORD__SALESFORCE__CLIENT_SECRET)",
+            ));
+        }
+    }
+    Ok(())
+}
+
 async fn reseal(pool: sqlx::PgPool, sealer: Arc<Sealer>) {
     match store::reseal_stale(&pool, &sealer).await {
         Ok(report) => {
@@ -90,8 +118,8 @@ async fn reseal(pool: sqlx::PgPool, sealer: Arc<Sealer>) {
             }
             if !report.unreadable.is_empty() || !report.unreadable_sets.is_empty() {
                 tracing::warn!(
-                    connections = ?report.unreadable,
-                    app_secrets = ?report.unreadable_sets,
+                    connections = %serde_json::json!(report.unreadable),
+                    app_secrets = %serde_json::json!(report.unreadable_sets),
                     "some sealed credentials open with no configured key: add the key that sealed them to secrets.previous_keys"
                 );
             }

@@ -19,7 +19,7 @@ use crate::store;
 pub async fn run(settings: &Settings, command: MappingCommand) -> anyhow::Result<()> {
     let pool = store::connect(settings).await?;
     match command {
-        MappingCommand::List { id, csv } => list(&pool, id, csv).await,
+        MappingCommand::List { id, csv, json } => list(&pool, id, csv, json).await,
         MappingCommand::Export { id, file } => export(&pool, id, file.as_deref()).await,
         MappingCommand::Remove { id, member } => remove(&pool, id, &member).await,
         MappingCommand::Set {
@@ -106,7 +106,7 @@ const LIST_HEADER: [&str; 6] = [
     "unmapped_reason",
 ];
 
-async fn list(pool: &PgPool, id: Uuid, as_csv: bool) -> anyhow::Result<()> {
+async fn list(pool: &PgPool, id: Uuid, as_csv: bool, as_json: bool) -> anyhow::Result<()> {
     let tenant = tenant_of(pool, id).await?;
     let rows = mapping_store::listing(pool, id, &tenant).await?;
     let cells: Vec<[String; 6]> = rows
@@ -132,6 +132,10 @@ async fn list(pool: &PgPool, id: Uuid, as_csv: bool) -> anyhow::Result<()> {
             ],
         })
         .collect();
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&as_objects(&cells))?);
+        return Ok(());
+    }
     if as_csv {
         let mut out = csv::line(&LIST_HEADER);
         for row in &cells {
@@ -223,4 +227,26 @@ async fn remove(pool: &PgPool, id: Uuid, member: &str) -> anyhow::Result<()> {
         ),
     }
     Ok(())
+}
+
+/// The listing as JSON objects keyed by the CSV header; an empty cell is `null`.
+fn as_objects(cells: &[[String; 6]]) -> serde_json::Value {
+    cells
+        .iter()
+        .map(|row| {
+            let object: serde_json::Map<String, serde_json::Value> = LIST_HEADER
+                .iter()
+                .zip(row)
+                .map(|(key, cell)| {
+                    let value = if cell.is_empty() {
+                        serde_json::Value::Null
+                    } else {
+                        cell.as_str().into()
+                    };
+                    ((*key).to_owned(), value)
+                })
+                .collect();
+            serde_json::Value::Object(object)
+        })
+        .collect()
 }

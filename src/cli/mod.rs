@@ -11,6 +11,9 @@ use crate::config::Settings;
 mod agent;
 mod connection;
 pub mod daemon;
+mod describe;
+mod events;
+pub mod generate;
 mod mapping;
 mod status;
 
@@ -36,13 +39,32 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
     }
 }
 
+/// What `--help` says about the environment (every command reads the same settings).
+const ENVIRONMENT: &str = "\
+Environment:
+  DATABASE_URL           the PostgreSQL database (database.url), e.g. postgres://user@host:5432/db
+  CONNECTORD_CONFIG      a TOML settings file read over the built-in defaults (same as --config)
+  CONNECTORD__SECTION__KEY
+                         any setting, e.g. CONNECTORD__SECRETS__KEY (base64 of 32 random bytes),
+                         CONNECTORD__SALESFORCE__CLIENT_ID, CONNECTORD__SALESFORCE__CLIENT_SECRET,
+                         CONNECTORD__RECONCILER__CONCURRENCY=32 (double underscore between levels;
+                         wins over the file)
+  RUST_LOG               a log filter (wins over log.filter), e.g. info,connectord=debug
+
+Settings are documented in config/default.toml and the README. Exit codes: 0 success,
+2 bad usage, bad input or a bad setting (one line naming it), 1 anything else.";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "connectord",
     version,
-    about = "Provisions server-to-server Salesforce connections from desired state in PostgreSQL"
+    about = "Provisions server-to-server Salesforce connections from desired state in PostgreSQL",
+    after_help = ENVIRONMENT
 )]
 pub struct Cli {
+    /// A TOML settings file, read over the built-in defaults and under CONNECTORD__* variables.
+    #[arg(long, global = true, value_name = "FILE", env = "CONNECTORD_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -64,19 +86,53 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         orgs: usize,
     },
-    /// A table of connections and their phase.
+    /// A table of connections and their phase, with the last error's code and message.
     Status {
+        /// Only this tenant's connections (the product's tenant id).
         #[arg(long)]
         tenant: Option<String>,
+        /// Only connections in this phase (`-` rows, not looked at yet, never match).
+        #[arg(long, value_parser = parse_phase)]
+        phase: Option<crate::store::Phase>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
+    /// A connection's audit trail (connection_events), oldest first.
+    Events {
+        /// The connection's id (as `connection add` printed it).
+        id: Uuid,
+        /// Print a JSON array instead of lines.
+        #[arg(long)]
+        json: bool,
+        /// Only the latest N events (still oldest first).
+        #[arg(long, value_name = "N")]
+        limit: Option<u32>,
+    },
+    /// Everything about one connection: the row, its status, its components in the org as
+    /// recorded, the last error with its message and remedy, and the last events.
+    Describe {
+        /// The connection's id.
+        id: Uuid,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A shell completion script on standard output, e.g.
+    /// `connectord completions bash > /etc/bash_completion.d/connectord`.
+    Completions {
+        /// The shell to write the script for.
+        #[arg(value_enum)]
+        shell: generate::Shell,
+    },
+    /// The man page (roff) on standard output, e.g. `connectord man | man -l -`.
+    Man,
     /// Change the desired state of connections.
     #[command(subcommand)]
     Connection(ConnectionCommand),
     /// What the next reconcile of a connection would do, without doing it.
     Plan {
+        /// The connection's id.
         id: Uuid,
         /// Print JSON instead of text.
         #[arg(long)]
@@ -85,6 +141,7 @@ pub enum Command {
     /// A short-lived access token for the agent, as JSON with expires_at; only for the
     /// tenant's own connection while it is enabled and ready (else exit 1, token_not_available).
     Token {
+        /// The connection's id.
         id: Uuid,
         /// The tenant the connection must belong to.
         #[arg(long)]
@@ -102,6 +159,7 @@ pub enum Command {
 pub enum AgentCommand {
     /// Make a credential bound to one tenant; prints it once, as JSON (only a digest is kept).
     Add {
+        /// The tenant the credential may vend tokens for.
         #[arg(long)]
         tenant: String,
         /// Who holds it (free text, shown by `agent list`).
@@ -109,9 +167,13 @@ pub enum AgentCommand {
         label: String,
     },
     /// Revoke a credential by its id: refused from the next request on.
-    Revoke { id: Uuid },
+    Revoke {
+        /// The credential's id (as `agent add` printed it).
+        id: Uuid,
+    },
     /// The credentials (never the credentials themselves), as JSON.
     List {
+        /// Only this tenant's credentials.
         #[arg(long)]
         tenant: Option<String>,
     },
@@ -121,30 +183,45 @@ pub enum AgentCommand {
 pub enum MappingCommand {
     /// The connection's member mappings, and the members left unmapped with why.
     List {
+        /// The connection's id.
         id: Uuid,
         /// Print CSV instead of a table.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "json")]
         csv: bool,
+        /// Print a JSON array instead of a table (empty cells are null).
+        #[arg(long)]
+        json: bool,
     },
     /// Map a member by hand to an active Salesforce user of the org.
     Set {
+        /// The connection's id.
         id: Uuid,
+        /// The tenant member's id (tenant_members.member_id).
         #[arg(long)]
         member: String,
-        #[arg(long = "salesforce-user")]
+        /// The Salesforce username to act for the member.
+        #[arg(long = "salesforce-user", value_name = "USERNAME")]
         salesforce_user: String,
     },
     /// Remove a member's mapping; automatic mapping leaves the member alone until it is
     /// mapped again by hand.
     Remove {
+        /// The connection's id.
         id: Uuid,
+        /// The tenant member's id.
         #[arg(long)]
         member: String,
     },
     /// Map members by hand from a CSV file with the header member_id,salesforce_username.
-    Import { id: Uuid, file: std::path::PathBuf },
+    Import {
+        /// The connection's id.
+        id: Uuid,
+        /// The CSV file to read.
+        file: std::path::PathBuf,
+    },
     /// Write every mapping as CSV (member_id,salesforce_user_id,salesforce_username,method).
     Export {
+        /// The connection's id.
         id: Uuid,
         /// Where to write; standard output if absent.
         file: Option<std::path::PathBuf>,
@@ -155,9 +232,11 @@ pub enum MappingCommand {
 pub enum ConnectionCommand {
     /// Add a connection; reads the admin refresh token from standard input; prints the id.
     Add {
+        /// The product's tenant id (immutable once written).
         #[arg(long)]
         tenant: String,
-        #[arg(long = "instance-url")]
+        /// The org's My Domain URL, https://NAME.my.salesforce.com.
+        #[arg(long = "instance-url", value_name = "URL")]
         instance_url: String,
         /// `Object.Field` API names the agent must read (repeat the flag).
         #[arg(long = "field")]
@@ -172,24 +251,38 @@ pub enum ConnectionCommand {
     /// Set this connection's IP relaxation policy: `enforce`, `bypass`, or `default` (back to
     /// `salesforce.ip_relaxation`). Only this connection's app is redeployed.
     IpRelaxation {
+        /// The connection's id.
         id: Uuid,
+        /// The policy.
         #[arg(value_enum)]
         policy: PolicyArg,
     },
     /// Turn access on.
-    Enable { id: Uuid },
+    Enable {
+        /// The connection's id.
+        id: Uuid,
+    },
     /// Turn access off (the components are removed from the org).
-    Disable { id: Uuid },
+    Disable {
+        /// The connection's id.
+        id: Uuid,
+    },
     /// Delete the connection's components and create them anew.
-    Reconnect { id: Uuid },
+    Reconnect {
+        /// The connection's id.
+        id: Uuid,
+    },
     /// Replace the fields the agent must read.
     Fields {
+        /// The connection's id.
         id: Uuid,
+        /// `Object.Field` API names the agent must read (repeat the flag).
         #[arg(long = "field", required = true)]
         fields: Vec<String>,
     },
     /// Disable, wait until torn down, delete the row.
     Remove {
+        /// The connection's id.
         id: Uuid,
         /// How long to wait for the teardown, e.g. 30s or 10m.
         #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
@@ -200,7 +293,9 @@ pub enum ConnectionCommand {
 /// An IP relaxation policy on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PolicyArg {
+    /// Honour the org's IP restrictions.
     Enforce,
+    /// The app's tokens work from any address.
     Bypass,
     /// The installation's `salesforce.ip_relaxation`.
     Default,
@@ -217,11 +312,32 @@ impl PolicyArg {
     }
 }
 
+fn parse_phase(text: &str) -> Result<crate::store::Phase, String> {
+    text.parse().map_err(|e: crate::store::UnknownPhase| {
+        let all: Vec<&str> = crate::store::Phase::ALL
+            .iter()
+            .map(|p| p.as_str())
+            .collect();
+        format!("{e}; one of {}", all.join(", "))
+    })
+}
+
 /// Runs one command to completion.
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
         Command::Migrate => connection::migrate(&settings).await,
-        Command::Status { tenant, json } => status::run(&settings, tenant.as_deref(), json).await,
+        Command::Status {
+            tenant,
+            phase,
+            json,
+        } => status::run(&settings, tenant.as_deref(), phase, json).await,
+        Command::Events { id, json, limit } => events::run(&settings, id, json, limit).await,
+        Command::Describe { id, json } => describe::run(&settings, id, json).await,
+        Command::Completions { shell } => {
+            generate::completions(shell);
+            Ok(())
+        }
+        Command::Man => Ok(generate::man()?),
         Command::Connection(command) => connection::run(&settings, command).await,
         Command::Simulate { listen, orgs } => crate::simulator::run_standalone(listen, orgs).await,
         Command::Run => daemon::run(&settings).await,

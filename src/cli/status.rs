@@ -5,34 +5,45 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::{
     config::Settings,
-    store::{self, StatusRow},
+    store::{self, Phase, StatusRow},
 };
 
-pub async fn run(settings: &Settings, tenant: Option<&str>, json: bool) -> anyhow::Result<()> {
+pub async fn run(
+    settings: &Settings,
+    tenant: Option<&str>,
+    phase: Option<Phase>,
+    json: bool,
+) -> anyhow::Result<()> {
     let pool = store::connect(settings).await?;
-    let rows = store::list_status(&pool, tenant).await?;
+    let mut rows = store::list_status(&pool, tenant).await?;
+    if let Some(phase) = phase {
+        rows.retain(|row| row.status.as_ref().is_some_and(|s| s.phase == phase));
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else if rows.is_empty() {
-        match tenant {
-            Some(tenant) => println!("no connections for tenant {tenant:?}"),
-            None => println!("no connections"),
-        }
+        let tenant = tenant.map(|t| format!(" for tenant {t:?}"));
+        let phase = phase.map(|p| format!(" in phase {p}"));
+        println!(
+            "no connections{}{}",
+            tenant.unwrap_or_default(),
+            phase.unwrap_or_default()
+        );
     } else {
         print!("{}", render_table(&rows));
     }
     Ok(())
 }
 
-const HEADERS: [&str; 7] = [
-    "ID", "TENANT", "INSTANCE", "ENABLED", "PHASE", "ERROR", "UPDATED",
+const HEADERS: [&str; 8] = [
+    "ID", "TENANT", "INSTANCE", "ENABLED", "PHASE", "ERROR", "UPDATED", "MESSAGE",
 ];
 
 /// One line per connection, columns padded to their widest cell. The phase is marked with
 /// `*` while the daemon has not yet caught up with the latest change, and is `-` before the
 /// daemon first looked at the connection.
 fn render_table(rows: &[StatusRow]) -> String {
-    let cells: Vec<[String; 7]> = rows.iter().map(cells).collect();
+    let cells: Vec<[String; 8]> = rows.iter().map(cells).collect();
     let mut widths = HEADERS.map(str::len);
     for row in &cells {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -53,18 +64,23 @@ fn render_table(rows: &[StatusRow]) -> String {
     out
 }
 
-fn cells(row: &StatusRow) -> [String; 7] {
+fn cells(row: &StatusRow) -> [String; 8] {
     let connection = &row.connection;
-    let (phase, error, updated) = match &row.status {
+    let (phase, error, updated, message) = match &row.status {
         Some(status) => {
             let behind = status.observed_generation < connection.generation;
             (
                 format!("{}{}", status.phase, if behind { "*" } else { "" }),
                 status.error_code.clone().unwrap_or_else(|| "-".into()),
                 status.updated_at.max(connection.updated_at),
+                // One line, whatever Salesforce put in it.
+                status.error_message.as_deref().map_or_else(
+                    || "-".into(),
+                    |m| m.split_whitespace().collect::<Vec<_>>().join(" "),
+                ),
             )
         }
-        None => ("-".into(), "-".into(), connection.updated_at),
+        None => ("-".into(), "-".into(), connection.updated_at, "-".into()),
     };
     [
         connection.id.to_string(),
@@ -74,6 +90,7 @@ fn cells(row: &StatusRow) -> [String; 7] {
         phase,
         error,
         timestamp(updated),
+        message,
     ]
 }
 
@@ -87,7 +104,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::store::{Connection, ConnectionStatus, Phase};
+    use crate::store::{Connection, ConnectionStatus};
 
     fn at(seconds: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_750_000_000 + seconds, 0)
@@ -161,10 +178,15 @@ mod tests {
         assert!(lines[0].starts_with("ID "), "{table}");
         assert!(lines[1].contains(" action_required "), "{table}");
         assert!(lines[1].contains(" license_unavailable "), "{table}");
-        assert!(lines[1].ends_with("2025-06-15T15:07:00Z"), "{table}");
+        assert!(lines[1].contains(" 2025-06-15T15:07:00Z "), "{table}");
+        assert!(
+            lines[1].ends_with(" no Salesforce Integration licence left"),
+            "{table}"
+        );
         assert!(lines[2].contains(" ready* "), "{table}");
         assert!(lines[3].contains("initech"), "{table}");
-        assert!(lines[3].ends_with("2025-06-15T15:06:50Z"), "{table}");
+        assert!(lines[3].contains(" 2025-06-15T15:06:50Z "), "{table}");
+        assert!(lines[3].ends_with(" -"), "{table}");
         // Columns line up: every PHASE cell starts where the header does.
         let phase_at = lines[0].find("PHASE").unwrap();
         assert_eq!(&lines[2][phase_at..phase_at + 6], "ready*");

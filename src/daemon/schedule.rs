@@ -73,7 +73,13 @@ pub async fn serve(reconciler: Reconciler, options: Options, health: Health) -> 
             // cannot take one between the claim and the spawn and leave a claimed connection
             // unworked. Those left over (fewer due, or the claim failed) are given back at the
             // end of this block, before the loop waits.
-            let slots = take_slots(&permits, most_in_flight.saturating_sub(in_flight.len()));
+            // Salesforce rejects the product's own OAuth client: every pass would fail the
+            // same way, so none is started until a restart with new settings.
+            let room = match reconciler.salesforce.client_rejected() {
+                Some(_) => 0,
+                None => most_in_flight.saturating_sub(in_flight.len()),
+            };
+            let slots = take_slots(&permits, room);
             if !slots.is_empty() {
                 let usage = reconciler.salesforce.api_usage_all();
                 let throttled = throttle.throttled(&usage, Instant::now());

@@ -46,10 +46,12 @@ impl Reconciler {
                 | ErrorCode::ConsumerSecretAccessOff
                 | ErrorCode::IntegrationProfileMissing
                 | ErrorCode::IntegrationUserDeactivated
+                | ErrorCode::OAuthClientRejected
         ) {
             // The remedy is applied in the org or in connectord's settings, and neither tells
             // the daemon: look again at the resync interval. (After old-org remnants, that
-            // next pass builds in the org the row names.)
+            // next pass builds in the org the row names. A rejected OAuth client is fixed in
+            // the settings: a restart with new ones makes these connections due at once.)
             (Phase::ActionRequired, Some(jittered(self.resync_interval)))
         } else if code.needs_a_person() {
             (Phase::ActionRequired, None)

@@ -116,6 +116,7 @@ impl Reconciler {
         lease: &dyn Holder,
     ) -> anyhow::Result<Outcome> {
         test_hooks::panic_if_asked(id);
+        let started = std::time::Instant::now();
         let Some(mut loaded) = record::load(&self.pool, id).await? else {
             return Ok(Outcome::Gone);
         };
@@ -231,7 +232,8 @@ impl Reconciler {
                 };
                 record::finish(&self.pool, id, &loaded.known, &end).await?;
                 span.record("phase", phase.as_str());
-                info!(phase = phase.as_str(), "pass settled");
+                let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                info!(phase = phase.as_str(), duration_ms, "pass settled");
                 if phase == Phase::Ready {
                     self.map_members(id).await?;
                 }
@@ -259,7 +261,7 @@ impl Reconciler {
             let drift = observe::apply(set, seen);
             record::save_set(&self.pool, id, set).await?;
             if !drift.is_empty() && set.role == Role::Active {
-                warn!(serial = set.serial, ?drift, "components changed in the org");
+                warn!(serial = set.serial, drift = %json!(drift), "components changed in the org");
                 record::event(
                     &self.pool,
                     id,
@@ -298,7 +300,7 @@ impl Reconciler {
                 });
             }
             tracing::Span::current().record("phase", next.phase.as_str());
-            info!(step = ?describe(step), reason = %next.reason, "taking step");
+            info!(step = %describe(step), reason = %next.reason, "taking step");
             match executor
                 .take(step, &loaded.desired, &mut loaded.known)
                 .await

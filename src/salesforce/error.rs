@@ -149,6 +149,13 @@ pub enum SalesforceError {
 
     #[error("the Salesforce client could not be set up: {0}")]
     Setup(String),
+
+    /// The token endpoint refused the product's own OAuth client (`invalid_client_id` or
+    /// `invalid_client` on the admin's refresh-token grant): every connection is affected.
+    #[error(
+        "Salesforce rejects connectord's own OAuth client ({code}: {description}); fix salesforce.client_id and salesforce.client_secret, then restart connectord"
+    )]
+    OAuthClientRejected { code: String, description: String },
 }
 
 fn join_failures(failures: &[ComponentFailure]) -> String {
@@ -181,6 +188,7 @@ impl SalesforceError {
             Self::ConsumerSecretAccessOff { .. } => ErrorCode::ConsumerSecretAccessOff,
             Self::AppTokenRefused { .. } => ErrorCode::AppTokenRefused,
             Self::IntegrationProfileMissing { .. } => ErrorCode::IntegrationProfileMissing,
+            Self::OAuthClientRejected { .. } => ErrorCode::OAuthClientRejected,
             Self::SessionExpired
             | Self::Unavailable { .. }
             | Self::BadResponse { .. }
@@ -190,6 +198,23 @@ impl SalesforceError {
             | Self::Rejected { .. }
             | Self::InvalidReference { .. }
             | Self::Setup(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// On the product's own client's grant, `invalid_client_id` and `invalid_client` mean
+    /// that Salesforce rejects `salesforce.client_id` / `client_secret` (Salesforce Help,
+    /// "OAuth 2.0 error codes"); on an app's grant they are about the app, not the product.
+    pub(crate) fn for_product_client(self) -> Self {
+        match self {
+            Self::Rejected { code, message, .. }
+                if matches!(code.as_str(), "invalid_client_id" | "invalid_client") =>
+            {
+                Self::OAuthClientRejected {
+                    code,
+                    description: message,
+                }
+            }
+            other => other,
         }
     }
 

@@ -98,7 +98,13 @@ impl Http {
             api_usage = field::Empty,
             attempts = field::Empty,
         );
-        self.send_inner(&method, url, build).instrument(span).await
+        let started = std::time::Instant::now();
+        let result = self.send_inner(&method, url, build).instrument(span.clone()).await;
+        // Every call, at debug, with the span's method, path, status, attempts and API usage
+        // (not only the calls that finally fail).
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        span.in_scope(|| tracing::debug!(duration_ms, "salesforce call"));
+        result
     }
 
     async fn send_inner(

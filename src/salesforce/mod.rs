@@ -86,6 +86,9 @@ struct Shared {
     /// `salesforce.app_token_wait` and the first pause between two tries of a new app's token.
     app_token_wait: Duration,
     retry_base: Duration,
+    /// Why Salesforce rejects the product's own OAuth client, once it has: set once, for
+    /// the life of the process (only new settings, that is a restart, can change it).
+    client_rejected: std::sync::OnceLock<String>,
 }
 
 impl Salesforce {
@@ -122,8 +125,32 @@ impl Salesforce {
                 policy: InstancePolicy::from_settings(settings),
                 app_token_wait: settings.app_token_wait,
                 retry_base,
+                client_rejected: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    /// Why Salesforce rejects the product's own OAuth client (`salesforce.client_id` /
+    /// `client_secret`), once a token request of this process was answered so: `/readyz`
+    /// answers 503 with it and the daemon claims no more passes.
+    pub fn client_rejected(&self) -> Option<&str> {
+        self.inner.client_rejected.get().map(String::as_str)
+    }
+
+    /// A failed refresh-token grant (the product's own client): an `invalid_client_id` or
+    /// `invalid_client` answer becomes [`SalesforceError::OAuthClientRejected`] and is
+    /// remembered process-wide (logged once).
+    pub(crate) fn product_client_failure(&self, error: SalesforceError) -> SalesforceError {
+        let error = error.for_product_client();
+        if matches!(error, SalesforceError::OAuthClientRejected { .. })
+            && self.inner.client_rejected.set(error.to_string()).is_ok()
+        {
+            tracing::error!(
+                reason = %error,
+                "Salesforce rejects the product's OAuth client: no new passes are started until salesforce.client_id and salesforce.client_secret are fixed and connectord is restarted"
+            );
+        }
+        error
     }
 
     /// A session on one org as the product's admin (refresh-token grant). The access token is

@@ -149,12 +149,13 @@ impl Org {
                     login = %login.origin().ascii_serialization(),
                     "the org's own host says it moved; redeeming the refresh token at the login host"
                 );
+                let token = request_token(sf.http(), login, id, secret, grant()).await;
                 (
-                    request_token(sf.http(), login, id, secret, grant()).await?,
+                    token.map_err(|f| sf.product_client_failure(f.into()))?,
                     true,
                 )
             }
-            Err(TokenFailure::Failed(e)) => return Err(e),
+            Err(TokenFailure::Failed(e)) => return Err(sf.product_client_failure(e)),
         };
         let expected = self.lock_urls().expected_org.clone();
         if let (Some(expected), Some(found)) = (&expected, &token.org_id) {

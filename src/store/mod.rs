@@ -26,7 +26,7 @@ pub use events::{Event, append_event, recent_events};
 pub use phase::{Phase, UnknownPhase};
 pub use sealed::{ResealReport, load_refresh_token, reseal_stale, seal_inbox_token};
 pub use settings::{max_connections_per_tenant, set_max_connections_per_tenant};
-pub use status::{ConnectionStatus, StatusRow, get_status, list_status};
+pub use status::{ConnectionStatus, StatusRow, get_status, list_status, retry_now};
 
 /// The channel on which every insert, update and delete of a `connections` row is announced;
 /// the payload is the row's id.

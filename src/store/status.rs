@@ -112,3 +112,19 @@ pub async fn list_status(
         })
         .collect())
 }
+
+/// Makes every connection whose last pass failed with `code` due now; returns how many. `run`
+/// does this at start for `oauth_client_rejected`: the remedy is new settings, that is a restart.
+pub async fn retry_now(
+    pool: &PgPool,
+    code: crate::error_code::ErrorCode,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query!(
+        "UPDATE connection_status SET next_attempt_at = now()
+          WHERE error_code = $1 AND (next_attempt_at IS NULL OR next_attempt_at > now())",
+        code.as_str()
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -106,6 +106,16 @@ async fn bad_configuration_exits_2_with_one_line_naming_the_key(pool: PgPool) {
         ),
         ("DATABASE_URL", "mysql://nowhere/x", "database.url"),
         ("CONNECTORD__SECRETS__KEY", "", "secrets.key"),
+        (
+            "CONNECTORD__SALESFORCE__CLIENT_ID",
+            "",
+            "salesforce.client_id",
+        ),
+        (
+            "CONNECTORD__SALESFORCE__CLIENT_SECRET",
+            " ",
+            "salesforce.client_secret",
+        ),
     ] {
         let out = command(&world, &["run"])
             .env(name, value)

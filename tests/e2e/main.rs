@@ -10,6 +10,7 @@ mod faults;
 mod hardening;
 mod lifecycle;
 mod mapping;
+mod operator;
 mod org_change;
 mod panics;
 mod product_role;

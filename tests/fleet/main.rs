@@ -7,6 +7,7 @@ mod daemons;
 mod frozen;
 mod kills;
 mod metrics_text;
+mod operator;
 mod outage;
 mod scale;
 #[allow(dead_code)]
