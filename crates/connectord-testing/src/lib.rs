@@ -1,0 +1,1 @@
+//! The harness connectord's tests and benchmarks share.
