@@ -20,8 +20,8 @@ use crate::embedded_db::EmbeddedDb;
 use crate::reconcile::Reconciler;
 use crate::salesforce::{Salesforce, Tuning};
 use crate::secrets::Sealer;
-use connectord_sim::{OrgConfig, OrgHandle, Simulator, SimulatorConfig};
 use crate::store::{self, NewConnection, Phase};
+use connectord_sim::{OrgConfig, OrgHandle, Simulator, SimulatorConfig};
 
 const WAIT: Duration = Duration::from_secs(60);
 

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use connectord::reconcile::Outcome;
-use connectord_sim::{OrgHandle, wide_field};
 use connectord::store::{self, Phase};
+use connectord_sim::{OrgHandle, wide_field};
 use uuid::Uuid;
 
 use crate::db::Throwaway;

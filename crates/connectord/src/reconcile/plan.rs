@@ -181,7 +181,12 @@ fn plan_steps(desired: &Desired, known: &Known) -> Plan {
     };
 
     if !desired.enabled {
+        // Each set is marked retiring before its teardown starts: teardown deactivates the user
+        // first, and a set we began to tear down is never taken back into service (turned on
+        // again meanwhile, a new set is built), so a user found inactive in a set still in
+        // service was deactivated by a person, never by a pass cut off mid-teardown.
         for set in known.sets.iter().filter(|s| s.role != Role::Retiring) {
+            steps.push(Step::Retire { serial: set.serial });
             teardown(set, &mut steps);
         }
         if reconnect_pending {

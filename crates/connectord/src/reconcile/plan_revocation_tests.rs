@@ -22,9 +22,9 @@ fn turning_off_first_deactivates_the_user_and_unassigns_in_one_call_before_the_a
     let plan = plan(&off(), &known(vec![set.clone()]));
     assert_eq!(
         kinds(&plan),
-        ["remove_access:1", "remove_app:1", "forget:1"]
+        ["retire:1", "remove_access:1", "remove_app:1", "forget:1"]
     );
-    let Step::RemoveAccess { work, .. } = &plan.steps[0] else {
+    let Step::RemoveAccess { work, .. } = &plan.steps[1] else {
         panic!("access goes first: {plan:?}");
     };
     assert_eq!(work.deactivate_user, set.user.map(|u| u.id));
@@ -120,7 +120,7 @@ fn a_deactivated_user_still_lets_the_connection_be_turned_off_or_reconnected() {
     set.user.as_mut().expect("a user").active = false;
     let off_plan = plan(&off(), &known(vec![set.clone()]));
     assert_eq!(off_plan.phase, Phase::Deprovisioning);
-    assert_eq!(kinds(&off_plan)[0], "remove_access:1");
+    assert_eq!(kinds(&off_plan)[..2], ["retire:1", "remove_access:1"]);
     let mut desired = on(&THREE);
     desired.reconnect_requested_at = Some(chrono::Utc::now());
     let again = plan(&desired, &known(vec![set]));
@@ -136,4 +136,21 @@ fn a_widened_app_policy_is_deployed_again_in_place_at_once() {
     let plan = plan(&on(&THREE), &known(vec![set]));
     assert_eq!(kinds(&plan), ["upgrade_now:1"], "not gradual, not waiting");
     assert_eq!(plan.phase, Phase::Provisioning);
+}
+
+#[test]
+fn turned_on_again_after_teardown_began_builds_a_new_set_instead_of_blaming_the_customer() {
+    // Turn-off retires the set before its first write deactivates the user; a pass cut off
+    // right after that write leaves a retiring set with an inactive user.
+    let mut set = complete(1, Role::Retiring, &THREE);
+    set.user.as_mut().expect("a user").active = false;
+    let plan = plan(&on(&THREE), &known(vec![set]));
+    assert_ne!(plan.phase, Phase::ActionRequired, "{plan:?}");
+    let kinds = kinds(&plan);
+    assert!(
+        !kinds.iter().any(|k| k.starts_with("user_deactivated")),
+        "{kinds:?}"
+    );
+    assert_eq!(kinds[0], "remove_access:1", "{kinds:?}");
+    assert!(kinds.contains(&"begin:2".to_owned()), "{kinds:?}");
 }

@@ -208,7 +208,7 @@ fn the_lifecycle_table() {
             off(),
             known(vec![complete(1, Role::Active, &["Account.Name"])]),
             Phase::Deprovisioning,
-            vec!["remove_access:1", "remove_app:1", "forget:1"],
+            vec!["retire:1", "remove_access:1", "remove_app:1", "forget:1"],
         ),
         (
             "off, cut off half way through teardown",
@@ -381,6 +381,7 @@ fn a_reconnect_while_off_is_handled_after_the_teardown() {
     assert_eq!(
         kinds(&plan),
         [
+            "retire:1",
             "remove_access:1",
             "remove_app:1",
             "forget:1",
@@ -620,7 +621,7 @@ fn the_shape_table() {
             bypass_off,
             shaped(ready(), old, Enforce),
             Phase::Deprovisioning,
-            vec!["remove_access:1", "remove_app:1", "forget:1"],
+            vec!["retire:1", "remove_access:1", "remove_app:1", "forget:1"],
         ),
         (
             "new fields: the old fields are revoked, the new set is built in the current shape, \

@@ -3,8 +3,8 @@
 
 use connectord::error_code::ErrorCode;
 use connectord::reconcile::Outcome;
-use connectord_sim::SimulatorConfig;
 use connectord::store::Phase;
+use connectord_sim::SimulatorConfig;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 

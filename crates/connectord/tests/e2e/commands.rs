@@ -1,8 +1,8 @@
 //! The reconciler's commands as an operator runs them: `plan` and `token`.
 
 use base64::Engine as _;
-use connectord_sim::SimulatorConfig;
 use connectord::store::{self, Phase};
+use connectord_sim::SimulatorConfig;
 use sqlx::PgPool;
 
 use crate::support::World;

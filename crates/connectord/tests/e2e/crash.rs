@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use connectord::reconcile::{Outcome, Reconciler};
-use connectord_sim::SimulatorConfig;
 use connectord::store::{self, Phase};
+use connectord_sim::SimulatorConfig;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;

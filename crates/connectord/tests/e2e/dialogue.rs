@@ -5,8 +5,8 @@
 
 use connectord::error_code::ErrorCode;
 use connectord::reconcile::Outcome;
-use connectord_sim::SimulatorConfig;
 use connectord::store::{self, Phase};
+use connectord_sim::SimulatorConfig;
 use sqlx::PgPool;
 use uuid::Uuid;
 

@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 
 use connectord::reconcile::Outcome;
-use connectord_sim::{OrgHandle, SimulatorConfig};
 use connectord::store::{self, Phase};
+use connectord_sim::{OrgHandle, SimulatorConfig};
 use sqlx::PgPool;
 use uuid::Uuid;
 

@@ -4,8 +4,8 @@
 
 use connectord::error_code::ErrorCode;
 use connectord::reconcile::Outcome;
-use connectord_sim::{OrgHandle, SimulatorConfig};
 use connectord::store::{self, Phase};
+use connectord_sim::{OrgHandle, SimulatorConfig};
 use sqlx::PgPool;
 use uuid::Uuid;
 

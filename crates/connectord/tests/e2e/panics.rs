@@ -1,8 +1,8 @@
 //! A pass that panics (a bug) must not take its lease with it, nor the daemon: the lease is
 //! released, the connection says `internal_panic`, and the process goes on serving the others.
 
-use connectord_sim::SimulatorConfig;
 use connectord::store::Phase;
+use connectord_sim::SimulatorConfig;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;

@@ -7,8 +7,8 @@ use std::time::Duration;
 use connectord::daemon::IN_FLIGHT_PER_SLOT;
 use connectord::reconcile::Reconciler;
 use connectord::salesforce::{Salesforce, Tuning};
-use connectord_sim::{OrgConfig, OrgHandle, SimulatorConfig};
 use connectord::store::Phase;
+use connectord_sim::{OrgConfig, OrgHandle, SimulatorConfig};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 

@@ -3,9 +3,9 @@
 //! verified set, without a Salesforce call; they serve a second request from the cache, and a
 //! cached token never outlives the authorisation it was minted under.
 
-use connectord_sim::{OrgHandle, SimulatorConfig};
 use connectord::store;
 use connectord::vend::{VendError, Vended, Vendor};
+use connectord_sim::{OrgHandle, SimulatorConfig};
 use sqlx::PgPool;
 use uuid::Uuid;
 

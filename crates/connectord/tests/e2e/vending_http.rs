@@ -1,8 +1,8 @@
 //! Token vending for agents over the daemon's HTTP listener, and the low finding: the
 //! `instance_url` a token is printed with passes the host policy.
 
-use connectord_sim::SimulatorConfig;
 use connectord::vend::agents;
+use connectord_sim::SimulatorConfig;
 use secrecy::ExposeSecret as _;
 use sqlx::PgPool;
 use uuid::Uuid;

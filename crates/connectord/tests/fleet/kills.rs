@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use connectord_sim::{OrgConfig, SimulatorConfig};
 use connectord::store;
+use connectord_sim::{OrgConfig, SimulatorConfig};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sqlx::PgPool;
 use uuid::Uuid;

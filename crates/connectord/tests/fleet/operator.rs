@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use connectord_sim::SimulatorConfig;
 use connectord::store::Phase;
+use connectord_sim::SimulatorConfig;
 use serde_json::Value;
 use sqlx::PgPool;
 

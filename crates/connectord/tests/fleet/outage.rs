@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use connectord::embedded_db::EmbeddedDb;
-use connectord_sim::SimulatorConfig;
 use connectord::store::{self, Phase};
+use connectord_sim::SimulatorConfig;
 use sqlx::postgres::PgPoolOptions;
 
 use crate::daemons::{self, Daemon};

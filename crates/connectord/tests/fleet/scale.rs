@@ -5,8 +5,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use connectord_sim::{OrgConfig, SimulatorConfig};
 use connectord::store::{self, Phase};
+use connectord_sim::{OrgConfig, SimulatorConfig};
 use sqlx::PgPool;
 use uuid::Uuid;
 

@@ -3,8 +3,8 @@
 
 use connectord::config::IpRelaxation;
 use connectord::reconcile::Outcome;
-use connectord_sim::{IpRestrictions, SimulatorConfig};
 use connectord::store::{self, Phase};
+use connectord_sim::{IpRestrictions, SimulatorConfig};
 use sqlx::PgPool;
 
 use crate::lifecycle::assert_exactly_one_connection;

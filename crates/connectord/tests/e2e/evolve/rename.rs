@@ -1,8 +1,8 @@
 //! A My Domain rename: the old host stops answering, the login endpoint names the new one.
 
 use connectord::reconcile::Outcome;
-use connectord_sim::SimulatorConfig;
 use connectord::store::{self, Phase};
+use connectord_sim::SimulatorConfig;
 use sqlx::PgPool;
 use uuid::Uuid;
 

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use connectord::reconcile::model::SHAPE_VERSION;
 use connectord::reconcile::{Outcome, Reconciler};
-use connectord_sim::{OrgConfig, SimulatorConfig};
 use connectord::store::{self, Phase};
+use connectord_sim::{OrgConfig, SimulatorConfig};
 use sqlx::PgPool;
 use tokio::task::JoinSet;
 use uuid::Uuid;

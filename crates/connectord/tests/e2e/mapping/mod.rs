@@ -3,8 +3,8 @@
 //! removes, imports and exports by hand.
 
 use connectord::reconcile::Outcome;
-use connectord_sim::OrgHandle;
 use connectord::store::Phase;
+use connectord_sim::OrgHandle;
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
