@@ -94,6 +94,9 @@ pub struct SalesforceSettings {
     /// How long a Metadata API deploy may run before it is cancelled (`deploy_timed_out`).
     #[serde(with = "humantime_serde")]
     pub deploy_wait_limit: Duration,
+    /// When set, every Salesforce exchange is written there, redacted (`salesforce/record.rs`).
+    #[serde(default)]
+    pub record_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

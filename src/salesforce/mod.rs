@@ -25,6 +25,8 @@ mod metadata;
 mod org;
 #[cfg(test)]
 mod parse_props;
+mod record;
+mod redact;
 mod rest;
 
 pub use app::{AppSession, Bounded};
@@ -34,6 +36,7 @@ pub use instance::{InstancePolicy, check_instance_url};
 pub use limits::{ApiUsage, LIMIT_INFO_HEADER, parse_limit_info};
 pub use metadata::DeployOutcome;
 pub use org::Org;
+pub use record::Recorder;
 pub use rest::{COLLECTION_BATCH, COMPOSITE_MAX, SubResponse, Subrequest};
 
 /// Knobs that are not operator settings: retry and deploy-polling pacing. Tests shrink them.
@@ -70,7 +73,7 @@ pub struct Salesforce {
     inner: Arc<Shared>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Shared {
     http: http::Http,
     usage: limits::UsageMap,
@@ -97,7 +100,13 @@ impl Salesforce {
         tuning: Tuning,
     ) -> Result<Self, SalesforceError> {
         let usage = limits::UsageMap::default();
-        let http = http::Http::new(settings, tuning, usage.clone())?;
+        let mut http = http::Http::new(settings, tuning, usage.clone())?;
+        if let Some(dir) = &settings.record_dir {
+            http = http.with_recorder(Arc::new(Recorder::open(dir)?));
+            tracing::warn!(
+                "salesforce.record_dir is set: every Salesforce exchange is written there (secrets redacted, people masked)"
+            );
+        }
         if settings.allow_loopback_http {
             tracing::warn!(
                 "salesforce.allow_loopback_http is on: plain-http loopback instance URLs are accepted (tests and demo only)"
@@ -115,6 +124,17 @@ impl Salesforce {
                 username_domain: settings.username_domain.clone(),
                 policy: InstancePolicy::from_settings(settings),
             }),
+        })
+    }
+
+    /// The same client (settings, usage map), recording every exchange it makes into `dir`,
+    /// one redacted JSON file per exchange (`record.rs`). For `check --record DIR`.
+    pub fn with_recorder(&self, dir: &std::path::Path) -> Result<Self, SalesforceError> {
+        let recorder = Arc::new(Recorder::open(dir)?);
+        let mut shared = (*self.inner).clone();
+        shared.http = shared.http.with_recorder(recorder);
+        Ok(Self {
+            inner: Arc::new(shared),
         })
     }
 

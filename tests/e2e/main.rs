@@ -11,6 +11,7 @@ mod lifecycle;
 mod mapping;
 mod org_change;
 mod product_role;
+mod recording;
 mod secrets_hygiene;
 mod slots;
 mod support;
