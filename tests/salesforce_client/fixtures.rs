@@ -166,3 +166,47 @@ async fn replayed_credential_reads_give_key_and_secret_or_say_why_not() {
     })
     .await;
 }
+
+/// Reads an app's credentials and runs a query (the `credentials/ok` and `query/ok` cases).
+async fn credentials_then_query(org: &connectord::salesforce::Org) {
+    let (key, _) = org.app_credentials("0xIxx0000000001AAA").await.unwrap();
+    assert!(!key.is_empty());
+    let profiles: Vec<Value> = org.query("SELECT Id FROM Profile").await.unwrap();
+    assert_eq!(profiles.len(), 2);
+}
+
+#[tokio::test]
+async fn a_recording_replays_through_the_same_harness_as_the_fixtures() {
+    let mut documented = exchanges(&std::path::Path::new(FIXTURES).join("credentials/ok"));
+    documented.extend(exchanges(&std::path::Path::new(FIXTURES).join("query/ok")));
+    let server = replay(&documented).await;
+    let dir = tempfile::tempdir().unwrap();
+    let recording = client_for(&server).with_recorder(dir.path()).unwrap();
+    let org = recording.org(url_of(&server), SecretString::from(REFRESH_TOKEN));
+    credentials_then_query(&org).await;
+
+    let recorded = exchanges(dir.path());
+    let methods: Vec<String> = recorded
+        .iter()
+        .map(|e| format!("{} {}", e.method(), e.path()))
+        .collect();
+    assert_eq!(methods.len(), 4, "{methods:?}");
+    assert!(
+        methods[0].ends_with("/services/oauth2/token"),
+        "{methods:?}"
+    );
+    let text: String = recorded.iter().map(|e| e.0.to_string()).collect();
+    for secret in [
+        REFRESH_TOKEN,
+        CLIENT_SECRET,
+        CLIENT_ID,
+        ACCESS_TOKEN,
+        "FIXTURE-CONSUMER-SECRET",
+        "3MVG9FIXTURECONSUMERKEY",
+    ] {
+        assert!(!text.contains(secret), "{secret} is in the recording");
+    }
+    // The recording alone (token grant included) answers the same calls.
+    let again = replay(&recorded).await;
+    credentials_then_query(&org_on(&again)).await;
+}
