@@ -142,19 +142,41 @@ fn relative(url: &str) -> String {
 #[tokio::test]
 async fn replayed_deploys_end_as_salesforce_reported() {
     each_case("deploy", |org, _| async move {
-        let spec = eca::AppSpec {
-            name: "Acme_Agent".into(),
-            label: "Acme agent".into(),
-            contact_email: "ops@example.invalid".into(),
-            description: "agent".into(),
-            scopes: vec!["Api".into()],
-            execution_username: "agent@example.invalid".into(),
-            ip_relaxation: eca::IpRelaxation::Enforce,
-            callback_url: "https://product.example/cb".into(),
-        };
-        org.deploy(eca::deploy_package(&spec, "64.0")).await
+        org.deploy(eca::deploy_package(&app_spec(), "64.0")).await
     })
     .await;
+}
+
+fn app_spec() -> eca::AppSpec {
+    eca::AppSpec {
+        name: "Acme_Agent".into(),
+        label: "Acme agent".into(),
+        contact_email: "ops@example.invalid".into(),
+        description: "agent".into(),
+        scopes: vec!["Api".into()],
+        execution_username: "agent@example.invalid".into(),
+        ip_relaxation: eca::IpRelaxation::Enforce,
+        callback_url: "https://product.example/cb".into(),
+    }
+}
+
+#[tokio::test]
+async fn replayed_deploys_past_their_wait_limit_are_cancelled() {
+    for (case, dir) in cases("deploy_cancel") {
+        let server = replay(&exchanges(&dir)).await;
+        let tuning = connectord::salesforce::Tuning {
+            deploy_max_wait: std::time::Duration::from_millis(30),
+            ..tuning()
+        };
+        let sf = connectord::salesforce::Salesforce::with_tuning(
+            &settings(&format!("{}/", server.uri())),
+            tuning,
+        )
+        .unwrap();
+        let org = sf.org(url_of(&server), SecretString::from(REFRESH_TOKEN));
+        let result = org.deploy(eca::deploy_package(&app_spec(), "64.0")).await;
+        expect(&case, result);
+    }
 }
 
 #[tokio::test]

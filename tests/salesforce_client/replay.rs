@@ -1,16 +1,14 @@
 //! Replay: a folder of recorded exchanges (`salesforce.record_dir`, or the committed fixtures
 //! in `tests/fixtures/salesforce/CALL/CASE/`) becomes a wiremock server that answers them in
-//! order, and the client's call runs against it. A case named `ok…` must succeed; one named
+//! order (strictly: a call that drifted from the recording gets a 501), and the client's call
+//! runs against it. A case named `ok…` must succeed; one named
 //! `err-Variant…` must fail with that `SalesforceError` variant. A recording from a real org
 //! dropped in as a new case folder runs under the same test.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use wiremock::{
-    Mock, MockServer, ResponseTemplate,
-    matchers::{method, path},
-};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::*;
 
@@ -102,32 +100,60 @@ pub fn cases(call: &str) -> Vec<(String, PathBuf)> {
     cases
 }
 
-/// A server answering the exchanges in order (each once; the last of each method and path
-/// again if asked again), with a refresh-token grant for folders that hold none.
+/// Answers the exchanges strictly in order: a request must be the next exchange's method and
+/// path, or the one just served again (a deploy polled while it runs). A refresh-token grant
+/// the folder does not hold is answered with a fresh token. Anything else is a 501 naming what
+/// was expected, so a call that drifted from the recording fails loudly.
+struct InOrder {
+    exchanges: Vec<(String, String, ResponseTemplate)>,
+    cursor: std::sync::Mutex<usize>,
+    token: ResponseTemplate,
+}
+
+impl wiremock::Respond for InOrder {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let mut cursor = self.cursor.lock().unwrap();
+        let is = |i: usize| {
+            self.exchanges.get(i).is_some_and(|(m, p, _)| {
+                m.eq_ignore_ascii_case(request.method.as_str()) && *p == request.url.path()
+            })
+        };
+        if is(*cursor) {
+            *cursor += 1;
+            return self.exchanges[*cursor - 1].2.clone();
+        }
+        if *cursor > 0 && is(*cursor - 1) {
+            return self.exchanges[*cursor - 1].2.clone();
+        }
+        if request.method.as_str() == "POST" && request.url.path() == "/services/oauth2/token" {
+            return self.token.clone();
+        }
+        let expected = self
+            .exchanges
+            .get(*cursor)
+            .map_or("nothing more".to_owned(), |(m, p, _)| format!("{m} {p}"));
+        ResponseTemplate::new(501).set_body_string(format!(
+            "replay: got {} {}, expected {expected}",
+            request.method,
+            request.url.path()
+        ))
+    }
+}
+
+/// A server that replays `exchanges` in order (see [`InOrder`]).
 pub async fn replay(exchanges: &[Exchange]) -> MockServer {
     let server = MockServer::start().await;
     let uri = server.uri();
-    for exchange in exchanges {
-        Mock::given(method(exchange.method()))
-            .and(path(exchange.path()))
-            .respond_with(exchange.answer(&uri))
-            .up_to_n_times(1)
-            .with_priority(1)
-            .mount(&server)
-            .await;
-    }
-    for exchange in exchanges.iter().rev() {
-        Mock::given(method(exchange.method()))
-            .and(path(exchange.path()))
-            .respond_with(exchange.answer(&uri))
-            .with_priority(2)
-            .mount(&server)
-            .await;
-    }
-    Mock::given(method("POST"))
-        .and(path("/services/oauth2/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_body(ACCESS_TOKEN, &uri)))
-        .with_priority(3)
+    let responder = InOrder {
+        exchanges: exchanges
+            .iter()
+            .map(|e| (e.method().to_owned(), e.path(), e.answer(&uri)))
+            .collect(),
+        cursor: std::sync::Mutex::new(0),
+        token: ResponseTemplate::new(200).set_body_json(token_body(ACCESS_TOKEN, &uri)),
+    };
+    Mock::given(wiremock::matchers::any())
+        .respond_with(responder)
         .mount(&server)
         .await;
     server
