@@ -16,6 +16,8 @@ mod failures;
 mod fixtures;
 #[path = "salesforce_client/logs.rs"]
 mod logs;
+#[path = "salesforce_client/recording.rs"]
+mod recording;
 #[path = "salesforce_client/replay.rs"]
 mod replay;
 #[path = "salesforce_client/rest.rs"]
