@@ -99,6 +99,9 @@ pub struct SalesforceSettings {
     /// with backoff, before it reports `app_token_refused`.
     #[serde(with = "humantime_serde", default = "default_app_token_wait")]
     pub app_token_wait: Duration,
+    /// When set, every Salesforce exchange is written there, redacted (`salesforce/record.rs`).
+    #[serde(default)]
+    pub record_dir: Option<std::path::PathBuf>,
 }
 
 fn default_app_token_wait() -> Duration {

@@ -12,8 +12,14 @@ mod credentials;
 mod deploy;
 #[path = "salesforce_client/failures.rs"]
 mod failures;
+#[path = "salesforce_client/fixtures.rs"]
+mod fixtures;
 #[path = "salesforce_client/logs.rs"]
 mod logs;
+#[path = "salesforce_client/recording.rs"]
+mod recording;
+#[path = "salesforce_client/replay.rs"]
+mod replay;
 #[path = "salesforce_client/rest.rs"]
 mod rest;
 #[path = "salesforce_client/throttling.rs"]

@@ -19,15 +19,48 @@ use serde::Deserialize;
 
 use super::{Org, error::SalesforceError, org::decode};
 
+/// The answer of `GET /apps/oauth/credentials/{appId}` ("App OAuth Credentials Collection"):
+/// documented as the OAuth consumers of that one app. Read whatever its shape: an object with
+/// `consumers`, or a bare list; entries without an `id` are passed over.
 #[derive(Deserialize)]
-struct AppCredentials {
-    #[serde(default)]
-    consumers: Vec<Consumer>,
+#[serde(untagged)]
+enum AppCredentials {
+    Listed {
+        #[serde(default)]
+        consumers: Vec<Consumer>,
+    },
+    Bare(Vec<Consumer>),
 }
 
 #[derive(Deserialize)]
 struct Consumer {
-    id: String,
+    #[serde(default)]
+    id: Option<String>,
+}
+
+impl AppCredentials {
+    /// The app's one consumer. Every consumer listed belongs to the app asked about, so with
+    /// one there is no choice to make; with several, picking one by position could hand out
+    /// another consumer's credentials, so it is an error that says so.
+    fn only_consumer(self, app_id: &str) -> Result<String, SalesforceError> {
+        let (Self::Listed { consumers } | Self::Bare(consumers)) = self;
+        let mut ids: Vec<String> = consumers.into_iter().filter_map(|c| c.id).collect();
+        ids.dedup();
+        match ids.len() {
+            0 => Err(SalesforceError::NotFound {
+                message: format!("the app {app_id} has no OAuth consumer yet"),
+            }),
+            1 => Ok(ids.remove(0)),
+            n => Err(SalesforceError::Rejected {
+                status: 200,
+                code: "AMBIGUOUS_OAUTH_CONSUMER".into(),
+                message: format!(
+                    "the app {app_id} has {n} OAuth consumers; connectord expects exactly one"
+                ),
+                fields: Vec::new(),
+            }),
+        }
+    }
 }
 
 /// `key` and `secret` of one consumer. No `Debug`: it holds the secret in plain text.
@@ -50,14 +83,8 @@ impl Org {
             .call_json(Method::GET, &list_path, &[], |r| r)
             .await
             .map_err(secret_refused)?;
-        let consumer =
-            app.consumers
-                .into_iter()
-                .next()
-                .ok_or_else(|| SalesforceError::NotFound {
-                    message: format!("the app {app_id} has no OAuth consumer yet"),
-                })?;
-        let consumer_id = id_segment(&consumer.id)?;
+        let consumer = app.only_consumer(app_id)?;
+        let consumer_id = id_segment(&consumer)?;
         let path = format!("{list_path}/{consumer_id}");
         let credentials: ConsumerCredentials = self
             .call_json(Method::GET, &path, &[("part", "keyandsecret")], |r| r)

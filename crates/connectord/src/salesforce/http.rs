@@ -14,6 +14,7 @@ use super::{
     Tuning,
     error::SalesforceError,
     limits::{ApiUsage, LIMIT_INFO_HEADER, UsageMap, parse_limit_info},
+    record::{Received, Recorder, Sent},
 };
 use crate::config::SalesforceSettings;
 
@@ -54,6 +55,8 @@ pub(crate) struct Http {
     client: reqwest::Client,
     tuning: Tuning,
     usage: UsageMap,
+    /// Writes every exchange when recording is on (`record.rs`); `None` costs nothing.
+    recorder: Option<std::sync::Arc<Recorder>>,
 }
 
 impl Http {
@@ -74,7 +77,22 @@ impl Http {
             client,
             tuning,
             usage,
+            recorder: None,
         })
+    }
+
+    /// The same client, recording every exchange with `recorder`.
+    pub fn with_recorder(&self, recorder: std::sync::Arc<Recorder>) -> Self {
+        Self {
+            recorder: Some(recorder),
+            ..self.clone()
+        }
+    }
+
+    fn record(&self, sent: Option<&Sent>, received: Received<'_>) {
+        if let (Some(recorder), Some(sent)) = (&self.recorder, sent) {
+            recorder.record(sent, received);
+        }
     }
 
     pub fn tuning(&self) -> &Tuning {
@@ -121,7 +139,13 @@ impl Http {
         loop {
             attempt += 1;
             tracing::Span::current().record("attempts", attempt);
-            let result = build(&self.client).send().await;
+            let (client, request) = build(&self.client).build_split();
+            let sent = request.as_ref().ok().filter(|_| self.recorder.is_some());
+            let sent = sent.map(Sent::of);
+            let result = match request {
+                Ok(request) => client.execute(request).await,
+                Err(e) => Err(e),
+            };
             crate::metrics::salesforce_call(
                 url.path(),
                 result.as_ref().ok().map(|r| r.status().as_u16()),
@@ -137,6 +161,7 @@ impl Http {
                         Ok(body) => body,
                         Err(e) => {
                             let t = describe(&e);
+                            self.record(sent.as_ref(), Received::Failed(&t.detail));
                             if last || !may_resend(method, url, t.kind) {
                                 return Err(t);
                             }
@@ -144,6 +169,12 @@ impl Http {
                             continue;
                         }
                     };
+                    let received = Received::Answer {
+                        status,
+                        headers: &headers,
+                        body: &body,
+                    };
+                    self.record(sent.as_ref(), received);
                     if status.is_server_error() && !last {
                         self.pause(attempt, &format!("HTTP {}", status.as_u16()))
                             .await;
@@ -172,6 +203,7 @@ impl Http {
                 }
                 Err(e) => {
                     let t = describe(&e);
+                    self.record(sent.as_ref(), Received::Failed(&t.detail));
                     if last || !may_resend(method, url, t.kind) {
                         tracing::warn!(detail = %t.detail, "salesforce call failed");
                         return Err(t);

@@ -26,6 +26,8 @@ mod metadata;
 mod org;
 #[cfg(test)]
 mod parse_props;
+mod record;
+mod redact;
 mod rest;
 
 pub use app::{AppSession, Bounded};
@@ -37,6 +39,7 @@ pub use limits::{ApiUsage, LIMIT_INFO_HEADER, parse_limit_info};
 pub use metadata::DeployOutcome;
 pub use org::Org;
 pub use rest::{COLLECTION_BATCH, COMPOSITE_MAX};
+pub use record::Recorder;
 
 /// Knobs that are not operator settings: retry and deploy-polling pacing. Tests shrink them.
 #[derive(Debug, Clone)]
@@ -72,7 +75,7 @@ pub struct Salesforce {
     inner: Arc<Shared>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Shared {
     http: http::Http,
     usage: limits::UsageMap,
@@ -106,7 +109,13 @@ impl Salesforce {
     ) -> Result<Self, SalesforceError> {
         let usage = limits::UsageMap::default();
         let retry_base = tuning.retry_base;
-        let http = http::Http::new(settings, tuning, usage.clone())?;
+        let mut http = http::Http::new(settings, tuning, usage.clone())?;
+        if let Some(dir) = &settings.record_dir {
+            http = http.with_recorder(Arc::new(Recorder::open(dir)?));
+            tracing::warn!(
+                "salesforce.record_dir is set: every Salesforce exchange is written there (secrets redacted, people masked)"
+            );
+        }
         if settings.allow_loopback_http {
             tracing::warn!(
                 "salesforce.allow_loopback_http is on: plain-http loopback instance URLs are accepted (tests and demo only)"
@@ -151,6 +160,17 @@ impl Salesforce {
             );
         }
         error
+    }
+
+    /// The same client (settings, usage map), recording every exchange it makes into `dir`,
+    /// one redacted JSON file per exchange (`record.rs`). For `check --record DIR`.
+    pub fn with_recorder(&self, dir: &std::path::Path) -> Result<Self, SalesforceError> {
+        let recorder = Arc::new(Recorder::open(dir)?);
+        let mut shared = (*self.inner).clone();
+        shared.http = shared.http.with_recorder(recorder);
+        Ok(Self {
+            inner: Arc::new(shared),
+        })
     }
 
     /// A session on one org as the product's admin (refresh-token grant). The access token is

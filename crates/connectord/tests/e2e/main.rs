@@ -15,6 +15,7 @@ mod org_change;
 mod panics;
 mod product_role;
 mod revocation;
+mod recording;
 mod secrets_hygiene;
 mod slots;
 mod support;
