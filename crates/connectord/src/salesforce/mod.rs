@@ -38,8 +38,8 @@ pub use instance::{InstancePolicy, check_instance_url};
 pub use limits::{ApiUsage, LIMIT_INFO_HEADER, parse_limit_info};
 pub use metadata::DeployOutcome;
 pub use org::Org;
-pub use rest::{COLLECTION_BATCH, COMPOSITE_MAX};
 pub use record::Recorder;
+pub use rest::{COLLECTION_BATCH, COMPOSITE_MAX};
 
 /// Knobs that are not operator settings: retry and deploy-polling pacing. Tests shrink them.
 #[derive(Debug, Clone)]

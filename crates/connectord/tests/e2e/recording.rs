@@ -3,8 +3,8 @@
 
 use connectord::reconcile::{Outcome, record};
 use connectord::secrets::Purpose;
-use connectord_sim::SimulatorConfig;
 use connectord::store::{self, Phase};
+use connectord_sim::SimulatorConfig;
 use secrecy::ExposeSecret as _;
 use sqlx::PgPool;
 use uuid::Uuid;

@@ -17,8 +17,8 @@ use crate::support::World;
 
 const THREE: [&str; 3] = ["Account.Name", "Account.Industry", "Contact.Email"];
 
-/// A client-credentials session of the connection's app in service, as the agent gets one.
-async fn agent(world: &World, id: Uuid, org: &OrgHandle) -> Result<AppSession, String> {
+/// The key and secret of the connection's app in service, as the agent's vendor holds them.
+async fn credentials(world: &World, id: Uuid) -> (String, secrecy::SecretString) {
     let (key, sealed) = record::active_credentials(&world.pool, id)
         .await
         .unwrap()
@@ -28,12 +28,26 @@ async fn agent(world: &World, id: Uuid, org: &OrgHandle) -> Result<AppSession, S
         .sealer
         .open(id, Purpose::ConsumerSecret, &sealed)
         .unwrap();
+    (key, secret)
+}
+
+/// A client-credentials session minted with `credentials`.
+async fn session(
+    world: &World,
+    org: &OrgHandle,
+    (key, secret): &(String, secrecy::SecretString),
+) -> Result<AppSession, String> {
     world
         .reconciler
         .salesforce
-        .app_session(&org.instance_url(), &key, &secret)
+        .app_session(&org.instance_url(), key, secret)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// A client-credentials session of the connection's app in service, as the agent gets one.
+async fn agent(world: &World, id: Uuid, org: &OrgHandle) -> Result<AppSession, String> {
+    session(world, org, &credentials(world, id).await).await
 }
 
 async fn reads(session: &AppSession, soql: &str) -> bool {
@@ -61,14 +75,16 @@ async fn a_turned_off_connections_first_write_cuts_the_agents_access(pool: PgPoo
     let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
     let org = world.org("org1");
     let id = ready_with(&world, &org, &THREE).await;
-    let session = agent(&world, id, &org)
+    let held = credentials(&world, id).await;
+    let session = session(&world, &org, &held)
         .await
         .expect("the agent has a session");
     assert!(reads(&session, "SELECT Email FROM Contact").await);
 
     store::set_enabled(&world.pool, id, false).await.unwrap();
-    // One step only, as if the process died right after the first Salesforce write.
-    world.reconciler.reconcile_cut_after(id, 1).await.unwrap();
+    // Two steps (the set is marked retiring, then the first Salesforce write), as if the
+    // process died right after that write.
+    world.reconciler.reconcile_cut_after(id, 2).await.unwrap();
 
     assert_eq!(
         org.snapshot().external_client_apps.len(),
@@ -80,7 +96,7 @@ async fn a_turned_off_connections_first_write_cuts_the_agents_access(pool: PgPoo
         "the agent's session read after the first write"
     );
     assert!(
-        agent(&world, id, &org).await.is_err(),
+        self::session(&world, &org, &held).await.is_err(),
         "a new token was minted after the first write"
     );
     assert_eq!(world.converge(id).await, Outcome::Settled(Phase::Disabled));
