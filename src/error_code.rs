@@ -27,6 +27,8 @@ pub enum ErrorCode {
     OldOrgRemnants,
     /// A deploy did not finish within `salesforce.deploy_wait_limit` and was cancelled.
     DeployTimedOut,
+    /// The org does not offer the configured `salesforce.api_version` (issue 17 item 5).
+    ApiVersionUnavailable,
 }
 
 impl ErrorCode {
@@ -45,6 +47,7 @@ impl ErrorCode {
         Self::OrgMismatch,
         Self::OldOrgRemnants,
         Self::DeployTimedOut,
+        Self::ApiVersionUnavailable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +66,7 @@ impl ErrorCode {
             Self::OrgMismatch => "org_mismatch",
             Self::OldOrgRemnants => "old_org_remnants",
             Self::DeployTimedOut => "deploy_timed_out",
+            Self::ApiVersionUnavailable => "api_version_unavailable",
         }
     }
 
@@ -79,6 +83,7 @@ impl ErrorCode {
                 | Self::IpRestricted
                 | Self::OrgMismatch
                 | Self::OldOrgRemnants
+                | Self::ApiVersionUnavailable
         )
     }
 }

@@ -123,6 +123,12 @@ pub enum SalesforceError {
 
     #[error("the Salesforce client could not be set up: {0}")]
     Setup(String),
+
+    /// The org's versions list (`GET /services/data/`) lacks `salesforce.api_version`.
+    #[error(
+        "the org does not offer Salesforce API version {configured} (its newest is {newest}); nothing else was sent to it: set salesforce.api_version to a version the org offers"
+    )]
+    ApiVersionUnavailable { configured: String, newest: String },
 }
 
 fn join_failures(failures: &[ComponentFailure]) -> String {
@@ -152,6 +158,7 @@ impl SalesforceError {
             }
             Self::GovernmentCloudUnsupported { .. } => ErrorCode::GovernmentCloudUnsupported,
             Self::OrgMismatch { .. } => ErrorCode::OrgMismatch,
+            Self::ApiVersionUnavailable { .. } => ErrorCode::ApiVersionUnavailable,
             Self::SessionExpired
             | Self::Unavailable { .. }
             | Self::BadResponse { .. }

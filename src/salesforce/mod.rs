@@ -26,6 +26,7 @@ mod org;
 #[cfg(test)]
 mod parse_props;
 mod rest;
+mod versions;
 
 pub use app::{AppSession, Bounded};
 pub use auth::{AccessToken, TOKEN_PATH};
@@ -35,6 +36,7 @@ pub use limits::{ApiUsage, LIMIT_INFO_HEADER, parse_limit_info};
 pub use metadata::DeployOutcome;
 pub use org::Org;
 pub use rest::{COLLECTION_BATCH, COMPOSITE_MAX, SubResponse, Subrequest};
+pub use versions::{newest as newest_version, parse_versions};
 
 /// Knobs that are not operator settings: retry and deploy-polling pacing. Tests shrink them.
 #[derive(Debug, Clone)]
@@ -74,6 +76,7 @@ pub struct Salesforce {
 struct Shared {
     http: http::Http,
     usage: limits::UsageMap,
+    versions: versions::VersionCache,
     client_id: String,
     client_secret: SecretString,
     api_version: String,
@@ -107,6 +110,7 @@ impl Salesforce {
             inner: Arc::new(Shared {
                 http,
                 usage,
+                versions: versions::VersionCache::default(),
                 client_id: settings.client_id.clone(),
                 client_secret: settings.client_secret.clone(),
                 api_version: settings.api_version.clone(),

@@ -39,6 +39,8 @@ struct OrgUrls {
     expected_org: Option<String>,
     /// The org the admin's token answered for.
     org_id: Option<String>,
+    /// The user the admin's token acts as.
+    user_id: Option<String>,
 }
 
 impl std::fmt::Debug for Org {
@@ -60,6 +62,7 @@ impl Org {
                     renamed_from: None,
                     expected_org: None,
                     org_id: None,
+                    user_id: None,
                 }),
                 token: tokio::sync::Mutex::new(None),
             }),
@@ -128,6 +131,11 @@ impl Org {
         self.lock_urls().org_id.clone()
     }
 
+    /// The user the admin's token acts as, once a token was taken.
+    pub fn user_id(&self) -> Option<String> {
+        self.lock_urls().user_id.clone()
+    }
+
     fn lock_urls(&self) -> std::sync::MutexGuard<'_, OrgUrls> {
         self.inner.urls.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -190,6 +198,9 @@ impl Org {
         if token.org_id.is_some() {
             self.lock_urls().org_id = token.org_id.clone();
         }
+        if token.user_id.is_some() {
+            self.lock_urls().user_id = token.user_id.clone();
+        }
         Ok(token.token)
     }
 
@@ -205,6 +216,11 @@ impl Org {
         let mut refreshed = false;
         loop {
             let token = self.access_token().await?;
+            // Once per org per process (cached): an org without the configured version is
+            // refused here, not answered with a 404 per call.
+            if path.starts_with("/services/data/v") {
+                self.ensure_api_version().await?;
+            }
             let url = self.url(path, query)?;
             let sent = self
                 .inner

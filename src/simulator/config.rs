@@ -51,6 +51,9 @@ pub struct OrgConfig {
     /// How many extra custom text fields the org has, dealt over the wide objects `Wide_1__c` …
     /// `Wide_5__c` (at most 1,250; `simulator::wide_field(n)` names the `n`th). 0: none of them.
     pub extra_custom_fields: u32,
+    /// The newest API version the org offers (`GET /services/data/` lists 31.0 up to it; a
+    /// newer one in a path answers 404 `NOT_FOUND`, as an org not yet upgraded would).
+    pub newest_api_version: f64,
 }
 
 impl Default for OrgConfig {
@@ -69,6 +72,7 @@ impl OrgConfig {
             query_page_size: 2000,
             deploy_polls_until_done: 1,
             extra_custom_fields: 0,
+            newest_api_version: super::rest::MAX_VERSION,
         }
     }
 }
