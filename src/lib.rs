@@ -5,6 +5,7 @@
 //! per pass, [`slot`] lets a pass that only waits step out of its concurrency slot,
 //! [`simulator`] is a strict fake org for the demo and the tests.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -110,6 +110,12 @@ impl Org {
         Ok(token)
     }
 
+    /// Takes the admin's access token now (the token request only), so that
+    /// [`Org::org_id`] and [`Org::user_id`] are known before the first call.
+    pub async fn sign_in(&self) -> Result<(), SalesforceError> {
+        self.access_token().await.map(|_| ())
+    }
+
     /// Forgets `stale` unless another task already replaced it.
     async fn invalidate(&self, stale: &SecretString) {
         let mut slot = self.inner.token.lock().await;
