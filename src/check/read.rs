@@ -43,10 +43,7 @@ pub async fn read(org: &Org, fields: &BTreeSet<FieldName>) -> Result<Reading, Sa
         api_usage: None,
         objects: BTreeMap::new(),
     };
-    if versions
-        .as_ref()
-        .is_some_and(|l| !l.iter().any(|v| *v == configured))
-    {
+    if versions.as_ref().is_some_and(|l| !l.contains(&configured)) {
         return Ok(Reading { facts, api_calls });
     }
     org.sign_in().await?;
