@@ -33,7 +33,10 @@ impl Reconciler {
             StepError::OldOrgRemnants { .. } => (ErrorCode::OldOrgRemnants, error.to_string()),
             other => (ErrorCode::Internal, other.to_string()),
         };
-        let (phase, next) = if matches!(code, ErrorCode::IpRestricted | ErrorCode::OldOrgRemnants) {
+        let (phase, next) = if matches!(
+            code,
+            ErrorCode::IpRestricted | ErrorCode::OldOrgRemnants | ErrorCode::ApiVersionUnavailable
+        ) {
             // The remedy is applied in the org or in connectord's settings, and neither tells
             // the daemon: look again at the resync interval. (After old-org remnants, that
             // next pass builds in the org the row names.)

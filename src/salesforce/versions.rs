@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde::Deserialize;
@@ -13,19 +14,33 @@ use url::Url;
 
 use super::{Org, Salesforce, SalesforceError, limits::org_key};
 
-/// What is known of each org's versions, by origin. `None`: the list could not be read (an
-/// answer that is not the list); connectord then goes on and lets the real call speak.
+/// How long a versions list that lacks the configured version is believed: orgs are upgraded
+/// in waves, so a newly released version appears in an org some weeks after another.
+const RECHECK_MISSING: Duration = Duration::from_secs(60 * 60);
+
+/// What is known of each org's versions, by origin, and when it was read. `None`: the list
+/// could not be read (an answer that is not the list); connectord then goes on and lets the
+/// real call speak.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct VersionCache(Arc<Mutex<HashMap<String, Option<Vec<String>>>>>);
+pub(crate) struct VersionCache(Arc<Mutex<HashMap<String, Entry>>>);
+
+/// When an org's versions were read, and what they were.
+type Entry = (Instant, Option<Vec<String>>);
 
 impl VersionCache {
-    fn get(&self, url: &Url) -> Option<Option<Vec<String>>> {
-        self.0.lock().ok()?.get(&org_key(url)).cloned()
+    /// The cached list, unless it lacks `configured` and is older than [`RECHECK_MISSING`].
+    fn get(&self, url: &Url, configured: &str) -> Option<Option<Vec<String>>> {
+        let map = self.0.lock().ok()?;
+        let (read_at, versions) = map.get(&org_key(url))?;
+        let lacks = versions
+            .as_ref()
+            .is_some_and(|l| !l.iter().any(|v| v == configured));
+        (!lacks || read_at.elapsed() < RECHECK_MISSING).then(|| versions.clone())
     }
 
     fn put(&self, url: &Url, versions: Option<Vec<String>>) {
         if let Ok(mut map) = self.0.lock() {
-            map.insert(org_key(url), versions);
+            map.insert(org_key(url), (Instant::now(), versions));
         }
     }
 }
@@ -65,14 +80,14 @@ pub fn require(configured: &str, versions: Option<&[String]>) -> Result<(), Sale
 }
 
 impl Salesforce {
-    /// The versions the org at `instance_url` offers, read once per process (`None`: its
-    /// answer was not a versions list). The URL is checked against the instance policy first.
+    /// The versions the org at `instance_url` offers, read once per process (again after an
+    /// hour if the configured version was missing; `None`: the answer was not a versions list). The URL is checked against the instance policy first.
     pub async fn org_versions(
         &self,
         instance_url: &Url,
     ) -> Result<Option<Vec<String>>, SalesforceError> {
         let base = self.instance_policy().check(instance_url)?;
-        if let Some(known) = self.inner.versions.get(&base) {
+        if let Some(known) = self.inner.versions.get(&base, self.api_version()) {
             return Ok(known);
         }
         let url = base

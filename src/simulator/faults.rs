@@ -303,6 +303,7 @@ impl Faults {
     /// Turns every switch off (revocations and a spent allowance stay as they are).
     pub fn clear(&self) {
         self.set_ip_restrictions(IpRestrictions::Off);
+        self.set_read_only(false);
         self.set_latency(Duration::ZERO);
         self.set_error_rate(0.0, 0);
         self.set_drop_rate(0.0, 0);
