@@ -56,7 +56,9 @@ fn blockers(report: &Value) -> Vec<String> {
 }
 
 #[sqlx::test(migrations = "./migrations")]
-async fn check_of_a_ready_org_passes_every_item_in_three_calls_and_writes_nothing(pool: PgPool) {
+async fn check_of_a_ready_org_passes_every_item_in_at_most_three_calls_and_writes_nothing(
+    pool: PgPool,
+) {
     let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
     let org = world.org("org1");
     let users_before = org.snapshot().users.len();
