@@ -17,7 +17,7 @@ use uuid::Uuid;
 pub use evaluate::evaluate;
 pub use model::{Facts, FieldInfo, Item, Report, Seats, Status};
 
-use crate::reconcile::model::{Desired, FieldName, Known, Shape, objects_of};
+use crate::reconcile::model::{Desired, FieldName, Known, Role, Shape, objects_of};
 use crate::reconcile::names::SetNames;
 use crate::reconcile::plan;
 use crate::salesforce::{Org, Salesforce, SalesforceError};
@@ -135,8 +135,6 @@ fn host_item(url: &url::Url) -> Item {
 /// What the next passes would create in the org: the names and the permission set's grants,
 /// from the planner and the naming rules the reconciler uses.
 fn would_create(salesforce: &Salesforce, target: &Target) -> Item {
-    let serial = target.known.next_serial();
-    let names = SetNames::new(target.connection, serial, salesforce.username_domain());
     let mut desired = target.desired.clone();
     desired.enabled = true;
     let steps: Vec<&str> = plan::plan(&desired, &target.known)
@@ -144,6 +142,17 @@ fn would_create(salesforce: &Salesforce, target: &Target) -> Item {
         .iter()
         .map(plan::Step::name)
         .collect();
+    // A connection whose active set stays is described by that set's names; otherwise by the
+    // names the next set would get.
+    let active = target.known.set(Role::Active);
+    let (names, verb) = match active {
+        Some(set) if !steps.contains(&"begin") => (SetNames::of(target.connection, set), "has"),
+        _ => {
+            let serial = target.known.next_serial();
+            let names = SetNames::new(target.connection, serial, salesforce.username_domain());
+            (names, "would create")
+        }
+    };
     let objects = objects_of(&target.fields).join(", ");
     let fields: Vec<&str> = target.fields.iter().map(FieldName::as_str).collect();
     let note = if target.written {
@@ -151,15 +160,19 @@ fn would_create(salesforce: &Salesforce, target: &Target) -> Item {
     } else {
         " (names for a connection not yet written: the real ones carry its id)"
     };
+    let next = if steps.is_empty() {
+        "nothing".to_owned()
+    } else {
+        steps.join(", ")
+    };
     Item::pass(
         "would create",
         format!(
-            "user {} (profile \"{INTEGRATION_PROFILE}\", licence \"{INTEGRATION_LICENSE}\"); permission set {} granting read on [{objects}] and read on fields [{}] (nothing else); External Client App {}; next steps: {}{note}",
+            "{verb}: user {} (profile \"{INTEGRATION_PROFILE}\", licence \"{INTEGRATION_LICENSE}\"); permission set {} granting read on [{objects}] and read on fields [{}] (nothing else); External Client App {}; next steps: {next}{note}",
             names.username,
             names.permission_set,
             fields.join(", "),
             names.app,
-            steps.join(", ")
         ),
     )
 }

@@ -289,3 +289,31 @@ async fn a_pass_against_an_org_without_the_configured_version_fails_once_with_it
     );
     assert_eq!(calls.get("query"), 0, "{calls:?}");
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn check_of_a_ready_connection_names_what_is_already_there(pool: PgPool) {
+    let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
+    let org = world.org("org1");
+    let id = world.add("acme", &org, &FIELDS, true).await;
+    world.converge(id).await;
+    let username = world.status(id).await.integration_username.expect("ready");
+    org.faults().set_read_only(true);
+    let out = connectord(&world, &["check", &id.to_string(), "--json"]).await;
+    assert_eq!(org.faults().writes_refused(), 0);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let detail = item(&report, "would create")["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        detail.starts_with("has: user ") && detail.contains(&username),
+        "{detail}"
+    );
+    assert!(detail.contains("next steps: nothing"), "{detail}");
+}
