@@ -61,6 +61,9 @@ pub struct OrgConfig {
     /// Collated Composite subrequests run in an order drawn from this seed (see
     /// `simulator::collate`).
     pub collation_seed: u64,
+    /// The newest API version the org offers (`GET /services/data/` lists 31.0 up to it; a
+    /// newer one in a path answers 404 `NOT_FOUND`, as an org not yet upgraded would).
+    pub newest_api_version: f64,
 }
 
 impl Default for OrgConfig {
@@ -82,6 +85,7 @@ impl OrgConfig {
             client_secret_in_rest_api: true,
             app_propagation_grants: 0,
             collation_seed: 0,
+            newest_api_version: super::rest::MAX_VERSION,
         }
     }
 }

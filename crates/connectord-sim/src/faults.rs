@@ -25,6 +25,9 @@ pub struct FaultState {
     lose_answer_to: Mutex<Option<LostAnswer>>,
     /// REST calls still to be refused with the concurrent-request limit.
     concurrent_refusals: AtomicU32,
+    /// Every write is refused (and counted in `refused_writes`).
+    read_only: AtomicBool,
+    refused_writes: AtomicU32,
 }
 
 /// Which token grants the org's IP restrictions refuse, as if connectord called from an
@@ -55,6 +58,8 @@ impl Default for FaultState {
             ip_restrictions: Mutex::new(IpRestrictions::Off),
             lose_answer_to: Mutex::new(None),
             concurrent_refusals: AtomicU32::new(0),
+            read_only: AtomicBool::new(false),
+            refused_writes: AtomicU32::new(0),
         }
     }
 }
@@ -142,6 +147,14 @@ impl FaultState {
         self.concurrent_refusals
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
             .is_ok()
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.read_only.load(Ordering::Relaxed)
+    }
+
+    pub fn count_refused_write(&self) {
+        self.refused_writes.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn deploys_hang(&self) -> bool {
@@ -249,6 +262,17 @@ impl Faults {
             .store(calls, Ordering::Relaxed);
     }
 
+    /// While on, every call that could change the org (anything but GETs, the token request
+    /// and a composite of GETs) is refused with 403 `INSUFFICIENT_ACCESS` and counted.
+    pub fn set_read_only(&self, on: bool) {
+        self.state().read_only.store(on, Ordering::Relaxed);
+    }
+
+    /// How many writes the read-only switch refused.
+    pub fn writes_refused(&self) -> u32 {
+        self.state().refused_writes.load(Ordering::Relaxed)
+    }
+
     /// The next deploy fails with one component failure carrying `message`.
     pub fn fail_next_deploy(&self, message: impl Into<String>) {
         *self
@@ -279,6 +303,7 @@ impl Faults {
     /// Turns every switch off (revocations and a spent allowance stay as they are).
     pub fn clear(&self) {
         self.set_ip_restrictions(IpRestrictions::Off);
+        self.set_read_only(false);
         self.set_latency(Duration::ZERO);
         self.set_error_rate(0.0, 0);
         self.set_drop_rate(0.0, 0);

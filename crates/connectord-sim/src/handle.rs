@@ -68,6 +68,25 @@ impl OrgHandle {
         state.api_used = 0;
     }
 
+    /// Grants or takes away one system permission (`PermissionsManageUsers`, …) of the admin's
+    /// profile, as an org whose admin profile was trimmed would hold it.
+    pub fn set_admin_permission(&self, permission: &str, on: bool) {
+        let mut state = self.org.lock();
+        let admin = state.admin_user_id.clone();
+        let profile = state
+            .data
+            .find("User", &admin)
+            .and_then(|u| super::org::str_field(u, "ProfileId"))
+            .map(str::to_owned);
+        if let Some(sets) = state.data.tables.get_mut("PermissionSet") {
+            for set in sets.iter_mut() {
+                if super::org::str_field(set, "ProfileId") == profile.as_deref() {
+                    set.insert(permission.to_owned(), json!(on));
+                }
+            }
+        }
+    }
+
     pub fn faults(&self) -> Faults {
         Faults {
             org: self.org.clone(),

@@ -216,6 +216,7 @@ pub fn snapshot(state: &OrgState) -> OrgSnapshot {
         permission_sets: data
             .table("PermissionSet")
             .iter()
+            .filter(|r| !owned_by_profile(data, s(r, "Id").as_str()))
             .map(|r| PermissionSetRecord {
                 id: s(r, "Id"),
                 name: s(r, "Name"),
@@ -253,6 +254,7 @@ pub fn snapshot(state: &OrgState) -> OrgSnapshot {
         permission_set_assignments: data
             .table("PermissionSetAssignment")
             .iter()
+            .filter(|r| !owned_by_profile(data, s(r, "PermissionSetId").as_str()))
             .map(|r| AssignmentRecord {
                 id: s(r, "Id"),
                 assignee_id: s(r, "AssigneeId"),
@@ -325,4 +327,10 @@ pub fn calls(state: &OrgState) -> ApiCalls {
         by_kind: state.calls.clone(),
         api_usage: state.api_used,
     }
+}
+
+/// A profile's own permission set (not one anybody created): left out of the snapshot.
+fn owned_by_profile(data: &super::org::Data, id: &str) -> bool {
+    data.find("PermissionSet", id)
+        .is_some_and(|set| bool_field(set, "IsOwnedByProfile"))
 }

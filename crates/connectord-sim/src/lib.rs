@@ -21,6 +21,7 @@ mod metadata;
 mod moves;
 mod oauth;
 mod org;
+mod readonly;
 mod rest;
 mod rules;
 mod schema;

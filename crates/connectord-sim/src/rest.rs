@@ -18,7 +18,7 @@ use super::{collections, composite, connect, metadata, sobjects};
 
 /// API versions the simulator answers (Salesforce keeps old versions for years).
 pub const MIN_VERSION: f64 = 31.0;
-pub const MAX_VERSION: f64 = 66.0;
+pub const MAX_VERSION: f64 = 67.0;
 
 /// Everything a resource handler needs.
 pub struct Ctx<'a> {
@@ -114,22 +114,24 @@ fn limits(state: &OrgState) -> Value {
     })
 }
 
-/// `GET /services/data/`: the versions list (no authentication, no limit header).
-pub fn versions() -> Value {
+/// `GET /services/data/`: the versions list up to `newest` (no authentication, no limit
+/// header).
+pub fn versions(newest: f64) -> Value {
     let mut out = Vec::new();
     let mut v = MIN_VERSION;
-    while v <= MAX_VERSION {
+    while v <= newest.min(MAX_VERSION) {
         out.push(json!({"label": format!("v{v:.1}"), "url": format!("/services/data/v{v:.1}"), "version": format!("{v:.1}")}));
         v += 1.0;
     }
     Value::Array(out)
 }
 
-fn parse_version(segment: &str) -> Option<String> {
+fn parse_version(segment: &str, newest: f64) -> Option<String> {
     let number = segment.strip_prefix('v')?;
     let value: f64 = number.parse().ok()?;
     let (_, minor) = number.split_once('.')?;
-    (minor.len() == 1 && (MIN_VERSION..=MAX_VERSION).contains(&value)).then(|| number.to_string())
+    (minor.len() == 1 && (MIN_VERSION..=newest.min(MAX_VERSION)).contains(&value))
+        .then(|| number.to_string())
 }
 
 fn json_response(status: StatusCode, body: Option<Value>, limit: Option<String>) -> Response {
@@ -163,9 +165,13 @@ pub fn handle(
     let mut state = org.lock();
     if segments.is_empty() {
         state.count_call("versions");
-        return json_response(StatusCode::OK, Some(versions()), None);
+        return json_response(
+            StatusCode::OK,
+            Some(versions(state.config.newest_api_version)),
+            None,
+        );
     }
-    let Some(version) = parse_version(segments[0]) else {
+    let Some(version) = parse_version(segments[0], state.config.newest_api_version) else {
         state.count_call("other");
         return json_response(
             StatusCode::NOT_FOUND,

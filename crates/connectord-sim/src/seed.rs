@@ -94,6 +94,12 @@ pub fn seed(config: &OrgConfig, code: u32, instance_url: Url) -> OrgState {
         json!({"Name": "System Administrator", "UserLicenseId": full, "UserType": "Standard",
                "PermissionsApiUserOnly": false}),
     );
+    let mut owned = json!({"Name": "X00e_System_Administrator", "Label": "System Administrator",
+                           "IsOwnedByProfile": true, "ProfileId": admin_profile.clone()});
+    for permission in super::schema::SYSTEM_PERMISSIONS {
+        owned[*permission] = Value::Bool(true);
+    }
+    let admin_set = s.add("PermissionSet", owned);
     let standard_profile = s.add(
         "Profile",
         json!({"Name": "Standard User", "UserLicenseId": full, "UserType": "Standard",
@@ -119,6 +125,11 @@ pub fn seed(config: &OrgConfig, code: u32, instance_url: Url) -> OrgState {
     let admin = s.add(
         "User",
         user("Admin", "User", "admin", &admin_profile, true, Value::Null),
+    );
+    // Every user holds its profile's own permission set through an assignment.
+    s.add(
+        "PermissionSetAssignment",
+        json!({"AssigneeId": admin.clone(), "PermissionSetId": admin_set}),
     );
     let people = [
         ("Alice", "Nguyen", "anguy", true),

@@ -81,11 +81,21 @@ async fn faults_layer(
         let e = SfError::concurrent_limit_exceeded();
         return (e.status, axum::Json(e.body())).into_response();
     }
+    if faults.read_only()
+        && request.method() != Method::POST
+        && super::readonly::is_write(request.method(), request.uri().path(), b"")
+    {
+        return super::readonly::refuse(faults);
+    }
     if request.method() == Method::POST {
         let (parts, body) = request.into_parts();
         let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
             return StatusCode::BAD_REQUEST.into_response();
         };
+        if faults.read_only() && super::readonly::is_write(&parts.method, parts.uri.path(), &bytes)
+        {
+            return super::readonly::refuse(faults);
+        }
         let lose = faults.take_lost_answer(&bytes);
         let request = Request::from_parts(parts, axum::body::Body::from(bytes));
         if lose {

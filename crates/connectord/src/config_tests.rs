@@ -14,7 +14,7 @@ fn defaults_load_without_any_environment() {
     let s = Settings::load_from(env(&[])).unwrap();
     assert_eq!(s.reconciler.concurrency, 16);
     assert_eq!(s.reconciler.resync_interval, Duration::from_secs(600));
-    assert_eq!(s.salesforce.api_version, "64.0");
+    assert_eq!(s.salesforce.api_version, "67.0");
     assert_eq!(s.http.listen.to_string(), "127.0.0.1:9464");
     assert_eq!(s.log.format, LogFormat::Json);
     assert!(s.database_url().is_err());

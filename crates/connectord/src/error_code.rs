@@ -51,6 +51,8 @@ pub enum ErrorCode {
     /// (`salesforce.client_id` / `client_secret`): a process-wide condition (issue 16 item 2).
     #[serde(rename = "oauth_client_rejected")]
     OAuthClientRejected,
+    /// The org does not offer the configured `salesforce.api_version` (issue 17 item 5).
+    ApiVersionUnavailable,
 }
 
 impl ErrorCode {
@@ -75,6 +77,7 @@ impl ErrorCode {
         Self::IntegrationProfileMissing,
         Self::IntegrationUserDeactivated,
         Self::OAuthClientRejected,
+        Self::ApiVersionUnavailable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -99,6 +102,7 @@ impl ErrorCode {
             Self::IntegrationProfileMissing => "integration_profile_missing",
             Self::IntegrationUserDeactivated => "integration_user_deactivated",
             Self::OAuthClientRejected => "oauth_client_rejected",
+            Self::ApiVersionUnavailable => "api_version_unavailable",
         }
     }
 
@@ -119,6 +123,7 @@ impl ErrorCode {
                 | Self::IntegrationProfileMissing
                 | Self::IntegrationUserDeactivated
                 | Self::OAuthClientRejected
+                | Self::ApiVersionUnavailable
         )
     }
 
@@ -182,6 +187,9 @@ impl ErrorCode {
             }
             Self::OAuthClientRejected => {
                 "fix salesforce.client_id and salesforce.client_secret (the product's own OAuth client), then restart connectord"
+            }
+            Self::ApiVersionUnavailable => {
+                "set salesforce.api_version to a version the org offers (the message lists the newest), or wait for the org's upgrade"
             }
         }
     }

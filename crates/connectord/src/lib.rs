@@ -5,6 +5,7 @@
 //! per pass, [`slot`] lets a pass that only waits step out of its concurrency slot,
 //! The strict fake Salesforce org for the demo and the tests is the `connectord-sim` crate.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;

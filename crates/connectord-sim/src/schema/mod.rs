@@ -15,6 +15,20 @@ pub use wide::wide_field;
 
 use std::sync::LazyLock;
 
+/// The system permissions a `PermissionSet` (and a profile's own permission set) carries in
+/// the simulator: a few of the `Permissions*` booleans of the Object Reference's PermissionSet
+/// (the admin's profile holds them all; `OrgHandle::set_admin_permission` takes one away).
+pub const SYSTEM_PERMISSIONS: &[&str] = &[
+    "PermissionsApiEnabled",
+    "PermissionsViewSetup",
+    "PermissionsManageUsers",
+    "PermissionsManageProfilesPermsets",
+    "PermissionsAssignPermissionSets",
+    "PermissionsCustomizeApplication",
+    "PermissionsModifyMetadata",
+    "PermissionsModifyAllData",
+];
+
 /// The value type of a field, as `describe` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldType {

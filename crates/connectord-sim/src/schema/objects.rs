@@ -248,7 +248,14 @@ pub fn build() -> Schema {
                 f("LicenseId", Reference("UserLicense"))
                     .create_only()
                     .rel("License"),
-            ],
+            ]
+            .into_iter()
+            .chain(
+                super::SYSTEM_PERMISSIONS
+                    .iter()
+                    .map(|name| f(name, Boolean)),
+            )
+            .collect(),
         }),
         object(O {
             name: "ObjectPermissions",

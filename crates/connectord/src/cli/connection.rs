@@ -158,7 +158,7 @@ async fn remove(pool: &PgPool, id: Uuid, timeout: Duration) -> anyhow::Result<()
 }
 
 /// Reads the admin refresh token: the whole input, trimmed; one token, no inner whitespace.
-async fn read_token(input: impl AsyncRead + Unpin) -> Result<SecretString, BadInput> {
+pub(super) async fn read_token(input: impl AsyncRead + Unpin) -> Result<SecretString, BadInput> {
     let mut raw = String::new();
     let read = input
         .take(MAX_TOKEN_BYTES + 1)

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::config::Settings;
 
 mod agent;
+mod check;
 mod connection;
 pub mod daemon;
 mod describe;
@@ -139,6 +140,24 @@ pub enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Read-only preflight of the connection's org: each item pass / warn / blocker with its
+    /// remedy; exit 0 when no blocker, 1 when a blocker. `--instance-url URL` (refresh token
+    /// on standard input, `--field` for the fields) checks an org before its row is written.
+    Check {
+        #[arg(required_unless_present = "instance_url")]
+        id: Option<Uuid>,
+        #[arg(long = "instance-url", conflicts_with = "id")]
+        instance_url: Option<String>,
+        /// `Object.Field` API names (with --instance-url; repeat the flag).
+        #[arg(long = "field")]
+        fields: Vec<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Where recordings of the exchanges go (lands with CONNECTORD__SALESFORCE__RECORD_DIR).
+        #[arg(long)]
+        record: Option<std::path::PathBuf>,
     },
     /// A short-lived access token for the agent, as JSON with expires_at; only for the
     /// tenant's own connection while it is enabled and ready (else exit 1, token_not_available).
@@ -347,6 +366,22 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         #[cfg(feature = "demo")]
         Command::Demo => crate::demo::run(&settings).await,
         Command::Plan { id, json } => daemon::plan(&settings, id, json).await,
+        Command::Check {
+            id,
+            instance_url,
+            fields,
+            json,
+            record,
+        } => {
+            let args = check::Args {
+                id,
+                instance_url,
+                fields,
+                json,
+                record,
+            };
+            check::run(&settings, args).await
+        }
         Command::Token { id, tenant } => daemon::token(&settings, id, &tenant).await,
         Command::Agent(command) => agent::run(&settings, command).await,
         Command::Mapping(command) => mapping::run(&settings, command).await,

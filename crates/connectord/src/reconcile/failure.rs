@@ -47,6 +47,7 @@ impl Reconciler {
                 | ErrorCode::IntegrationProfileMissing
                 | ErrorCode::IntegrationUserDeactivated
                 | ErrorCode::OAuthClientRejected
+                | ErrorCode::ApiVersionUnavailable
         ) {
             // The remedy is applied in the org or in connectord's settings, and neither tells
             // the daemon: look again at the resync interval. (After old-org remnants, that

@@ -40,6 +40,8 @@ pub struct AccessToken {
     /// The org the token answers for: `ORGID` of the response's `id` URL
     /// (`https://login.salesforce.com/id/ORGID/USERID`).
     pub org_id: Option<String>,
+    /// The user the token acts as: `USERID` of the same `id` URL.
+    pub user_id: Option<String>,
 }
 
 /// The fields Salesforce adds to a token response (`instance_url`, `id`, `issued_at`, ...).
@@ -201,7 +203,17 @@ pub(super) fn access_token_from(
         instance_url,
         issued_at: extra.issued_at.clone(),
         org_id: extra.id.as_deref().and_then(org_id_of),
+        user_id: extra.id.as_deref().and_then(user_id_of),
     })
+}
+
+/// `USERID` of an identity URL `…/id/ORGID/USERID`, when the URL is well formed.
+pub(crate) fn user_id_of(identity: &str) -> Option<String> {
+    org_id_of(identity)?;
+    let user = identity.trim_end_matches('/').rsplit('/').next()?;
+    let well_formed =
+        matches!(user.len(), 15 | 18) && user.chars().all(|c| c.is_ascii_alphanumeric());
+    well_formed.then(|| user.to_owned())
 }
 
 /// `ORGID` of an identity URL `…/id/ORGID/USERID` (15 or 18 letters and digits).

@@ -156,6 +156,12 @@ pub enum SalesforceError {
         "Salesforce rejects connectord's own OAuth client ({code}: {description}); fix salesforce.client_id and salesforce.client_secret, then restart connectord"
     )]
     OAuthClientRejected { code: String, description: String },
+
+    /// The org's versions list (`GET /services/data/`) lacks `salesforce.api_version`.
+    #[error(
+        "the org does not offer Salesforce API version {configured} (its newest is {newest}); nothing else was sent to it: set salesforce.api_version to a version the org offers"
+    )]
+    ApiVersionUnavailable { configured: String, newest: String },
 }
 
 fn join_failures(failures: &[ComponentFailure]) -> String {
@@ -189,6 +195,8 @@ impl SalesforceError {
             Self::AppTokenRefused { .. } => ErrorCode::AppTokenRefused,
             Self::IntegrationProfileMissing { .. } => ErrorCode::IntegrationProfileMissing,
             Self::OAuthClientRejected { .. } => ErrorCode::OAuthClientRejected,
+
+            Self::ApiVersionUnavailable { .. } => ErrorCode::ApiVersionUnavailable,
             Self::SessionExpired
             | Self::Unavailable { .. }
             | Self::BadResponse { .. }

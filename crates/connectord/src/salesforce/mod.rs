@@ -29,6 +29,7 @@ mod parse_props;
 mod record;
 mod redact;
 mod rest;
+mod versions;
 
 pub use app::{AppSession, Bounded};
 pub use auth::{AccessToken, TOKEN_PATH};
@@ -40,6 +41,7 @@ pub use metadata::DeployOutcome;
 pub use org::Org;
 pub use record::Recorder;
 pub use rest::{COLLECTION_BATCH, COMPOSITE_MAX};
+pub use versions::{newest as newest_version, parse_versions};
 
 /// Knobs that are not operator settings: retry and deploy-polling pacing. Tests shrink them.
 #[derive(Debug, Clone)]
@@ -79,6 +81,7 @@ pub struct Salesforce {
 struct Shared {
     http: http::Http,
     usage: limits::UsageMap,
+    versions: versions::VersionCache,
     client_id: String,
     client_secret: SecretString,
     api_version: String,
@@ -125,6 +128,7 @@ impl Salesforce {
             inner: Arc::new(Shared {
                 http,
                 usage,
+                versions: versions::VersionCache::default(),
                 client_id: settings.client_id.clone(),
                 client_secret: settings.client_secret.clone(),
                 api_version: settings.api_version.clone(),

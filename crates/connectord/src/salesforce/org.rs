@@ -39,6 +39,8 @@ struct OrgUrls {
     expected_org: Option<String>,
     /// The org the admin's token answered for.
     org_id: Option<String>,
+    /// The user the admin's token acts as.
+    user_id: Option<String>,
 }
 
 impl std::fmt::Debug for Org {
@@ -60,6 +62,7 @@ impl Org {
                     renamed_from: None,
                     expected_org: None,
                     org_id: None,
+                    user_id: None,
                 }),
                 token: tokio::sync::Mutex::new(None),
             }),
@@ -107,6 +110,12 @@ impl Org {
         Ok(token)
     }
 
+    /// Takes the admin's access token now (the token request only), so that
+    /// [`Org::org_id`] and [`Org::user_id`] are known before the first call.
+    pub async fn sign_in(&self) -> Result<(), SalesforceError> {
+        self.access_token().await.map(|_| ())
+    }
+
     /// Forgets `stale` unless another task already replaced it.
     async fn invalidate(&self, stale: &SecretString) {
         let mut slot = self.inner.token.lock().await;
@@ -126,6 +135,11 @@ impl Org {
     /// The org the admin's token answered for, once a token was taken.
     pub fn org_id(&self) -> Option<String> {
         self.lock_urls().org_id.clone()
+    }
+
+    /// The user the admin's token acts as, once a token was taken.
+    pub fn user_id(&self) -> Option<String> {
+        self.lock_urls().user_id.clone()
     }
 
     fn lock_urls(&self) -> std::sync::MutexGuard<'_, OrgUrls> {
@@ -191,6 +205,9 @@ impl Org {
         if token.org_id.is_some() {
             self.lock_urls().org_id = token.org_id.clone();
         }
+        if token.user_id.is_some() {
+            self.lock_urls().user_id = token.user_id.clone();
+        }
         Ok(token.token)
     }
 
@@ -206,6 +223,11 @@ impl Org {
         let mut refreshed = false;
         loop {
             let token = self.access_token().await?;
+            // Once per org per process (cached): an org without the configured version is
+            // refused here, not answered with a 404 per call.
+            if path.starts_with("/services/data/v") {
+                self.ensure_api_version().await?;
+            }
             let url = self.url(path, query)?;
             let sent = self
                 .inner
