@@ -31,13 +31,14 @@ pub struct Args {
 }
 
 pub async fn run(settings: &Settings, args: Args) -> anyhow::Result<()> {
-    if args.record.is_some() {
-        eprintln!(
-            "connectord: --record: recording lands with CONNECTORD__SALESFORCE__RECORD_DIR; this build checks without recording"
-        );
-    }
-    let salesforce =
+    let mut salesforce =
         Salesforce::new(&settings.salesforce).context("cannot set up the Salesforce client")?;
+    if let Some(dir) = &args.record {
+        // Every exchange of this check, redacted, one JSON file each (salesforce/record.rs).
+        salesforce = salesforce
+            .with_recorder(dir)
+            .map_err(|e| BadInput(format!("--record {}: {e}", dir.display())))?;
+    }
     let shape = Shape::current(settings.salesforce.ip_relaxation);
     let (org, target) = match (args.id, args.instance_url) {
         (Some(id), None) => {

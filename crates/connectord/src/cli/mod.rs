@@ -145,8 +145,10 @@ pub enum Command {
     /// remedy; exit 0 when no blocker, 1 when a blocker. `--instance-url URL` (refresh token
     /// on standard input, `--field` for the fields) checks an org before its row is written.
     Check {
+        /// The connection's id (or give --instance-url instead, for a row not yet written).
         #[arg(required_unless_present = "instance_url")]
         id: Option<Uuid>,
+        /// Check this org instead of a connection's; the admin refresh token is read from stdin.
         #[arg(long = "instance-url", conflicts_with = "id")]
         instance_url: Option<String>,
         /// `Object.Field` API names (with --instance-url; repeat the flag).
@@ -155,7 +157,8 @@ pub enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
-        /// Where recordings of the exchanges go (lands with CONNECTORD__SALESFORCE__RECORD_DIR).
+        /// Write every Salesforce exchange of the check into this folder, redacted (for a bug
+        /// report); the same as CONNECTORD__SALESFORCE__RECORD_DIR for the daemon.
         #[arg(long)]
         record: Option<std::path::PathBuf>,
     },

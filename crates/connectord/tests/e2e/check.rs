@@ -317,3 +317,38 @@ async fn check_of_a_ready_connection_names_what_is_already_there(pool: PgPool) {
     );
     assert!(detail.contains("next steps: nothing"), "{detail}");
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn check_with_record_writes_each_exchange_without_the_admins_token(pool: PgPool) {
+    let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
+    let org = world.org("org1");
+    let id = world.add("acme", &org, &FIELDS, false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = connectord(
+        &world,
+        &[
+            "check",
+            &id.to_string(),
+            "--json",
+            "--record",
+            dir.path().to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut recordings = 0;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(
+            !text.contains(&org.admin_refresh_token()),
+            "a recording holds the admin's refresh token: {text}"
+        );
+        recordings += 1;
+    }
+    assert!(recordings >= 2, "one file per exchange, got {recordings}");
+}
