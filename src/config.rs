@@ -94,6 +94,11 @@ pub struct SalesforceSettings {
     /// How long a Metadata API deploy may run before it is cancelled (`deploy_timed_out`).
     #[serde(with = "humantime_serde")]
     pub deploy_wait_limit: Duration,
+    /// How long an admin access token is reused after it was issued: the org's session
+    /// timeout (Salesforce's default is two hours). A token the org ended sooner is replaced
+    /// on its `INVALID_SESSION_ID`.
+    #[serde(with = "humantime_serde")]
+    pub session_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -3,6 +3,7 @@
 
 mod access;
 mod failure;
+mod grant;
 mod holder;
 pub mod model;
 pub mod names;

@@ -136,7 +136,10 @@ impl Reconciler {
                 return Ok(outcome);
             }
         }
-        crate::store::seal_inbox_token(&self.pool, &self.sealer, id).await?;
+        let new_token = crate::store::seal_inbox_token(&self.pool, &self.sealer, id).await?;
+        if new_token {
+            self.took_new_token(id).await?;
+        }
         let relaxation = loaded.ip_relaxation.unwrap_or(self.ip_relaxation);
         loaded.desired.shape = Shape::current(relaxation);
         let span = tracing::Span::current();
@@ -183,7 +186,7 @@ impl Reconciler {
             loaded.org_url = Some(loaded.instance_url.clone());
             loaded.org_id = None;
         }
-        let org = self.salesforce.org(url, token);
+        let org = self.admin_org(id, url, token);
         org.expect_org(loaded.org_id.clone());
         let tenant_id = loaded.tenant_id.clone();
         let mut executor = Executor {
@@ -242,6 +245,9 @@ impl Reconciler {
                 record::finish(&self.pool, id, &loaded.known, &end).await?;
                 span.record("phase", phase.as_str());
                 info!(phase = phase.as_str(), "pass settled");
+                if new_token {
+                    record::event(&self.pool, id, "admin_token_accepted", "ok", json!({})).await?;
+                }
                 if phase == Phase::Ready {
                     self.map_members(id).await?;
                 }

@@ -39,6 +39,10 @@ pub struct AccessToken {
     /// The org the token answers for: `ORGID` of the response's `id` URL
     /// (`https://login.salesforce.com/id/ORGID/USERID`).
     pub org_id: Option<String>,
+    /// A new refresh token sent with the access token: the org or app rotates refresh tokens,
+    /// and the one just redeemed no longer works (Salesforce Help, "OAuth 2.0 Refresh Token
+    /// Flow for Renewed Sessions").
+    pub refresh_token: Option<SecretString>,
 }
 
 /// The fields Salesforce adds to a token response (`instance_url`, `id`, `issued_at`, ...).
@@ -186,6 +190,10 @@ pub(super) fn access_token_from(
         instance_url,
         issued_at: extra.issued_at.clone(),
         org_id: extra.id.as_deref().and_then(org_id_of),
+        refresh_token: response
+            .refresh_token()
+            .map(|t| SecretString::from(t.secret().to_owned()))
+            .filter(|t| !t.expose_secret().trim().is_empty()),
     })
 }
 

@@ -26,6 +26,7 @@ mod org;
 #[cfg(test)]
 mod parse_props;
 mod rest;
+mod sessions;
 
 pub use app::{AppSession, Bounded};
 pub use auth::{AccessToken, TOKEN_PATH};
@@ -33,7 +34,7 @@ pub use error::{ComponentFailure, SalesforceError};
 pub use instance::{InstancePolicy, check_instance_url};
 pub use limits::{ApiUsage, LIMIT_INFO_HEADER, parse_limit_info};
 pub use metadata::DeployOutcome;
-pub use org::Org;
+pub use org::{Org, RotationSink};
 pub use rest::{COLLECTION_BATCH, COMPOSITE_MAX, SubResponse, Subrequest};
 
 /// Knobs that are not operator settings: retry and deploy-polling pacing. Tests shrink them.
@@ -81,6 +82,10 @@ struct Shared {
     sandbox_login_url: Url,
     username_domain: String,
     policy: InstancePolicy,
+    /// Admin access tokens per connection, reused while valid.
+    sessions: sessions::Sessions,
+    /// `salesforce.session_timeout`: how long a cached admin access token is reused.
+    session_timeout: Duration,
 }
 
 impl Salesforce {
@@ -114,6 +119,8 @@ impl Salesforce {
                 sandbox_login_url: settings.sandbox_login_url.clone(),
                 username_domain: settings.username_domain.clone(),
                 policy: InstancePolicy::from_settings(settings),
+                sessions: sessions::Sessions::default(),
+                session_timeout: settings.session_timeout,
             }),
         })
     }
@@ -121,7 +128,34 @@ impl Salesforce {
     /// A session on one org as the product's admin (refresh-token grant). The access token is
     /// fetched on first use, cached, and shared by clones of the returned [`Org`].
     pub fn org(&self, instance_url: Url, refresh_token: SecretString) -> Org {
-        Org::new(self.clone(), instance_url, refresh_token)
+        Org::new(self.clone(), instance_url, refresh_token, None)
+    }
+
+    /// [`Salesforce::org`] for connection `id`: its access token is reused across sessions
+    /// of this process while valid, and a refresh token the org rotates is handed to
+    /// `on_rotation` (which must store it) before the new access token is used.
+    pub fn connection_org(
+        &self,
+        id: uuid::Uuid,
+        instance_url: Url,
+        refresh_token: SecretString,
+        on_rotation: RotationSink,
+    ) -> Org {
+        Org::new(
+            self.clone(),
+            instance_url,
+            refresh_token,
+            Some((id, on_rotation)),
+        )
+    }
+
+    /// Forgets connection `id`'s cached access token (a new refresh token was written).
+    pub fn forget_session(&self, id: uuid::Uuid) {
+        self.inner.sessions.forget(id);
+    }
+
+    pub(crate) fn sessions(&self) -> (&sessions::Sessions, Duration) {
+        (&self.inner.sessions, self.inner.session_timeout)
     }
 
     /// Mints a client-credentials token for an app: `POST {instance_url}/services/oauth2/token`.

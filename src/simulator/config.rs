@@ -51,6 +51,9 @@ pub struct OrgConfig {
     /// How many extra custom text fields the org has, dealt over the wide objects `Wide_1__c` …
     /// `Wide_5__c` (at most 1,250; `simulator::wide_field(n)` names the `n`th). 0: none of them.
     pub extra_custom_fields: u32,
+    /// Refresh-token rotation: each redeemed refresh token answers a new one and stops working
+    /// (`invalid_grant` if it is sent again).
+    pub rotate_refresh_tokens: bool,
 }
 
 impl Default for OrgConfig {
@@ -69,6 +72,7 @@ impl OrgConfig {
             query_page_size: 2000,
             deploy_polls_until_done: 1,
             extra_custom_fields: 0,
+            rotate_refresh_tokens: false,
         }
     }
 }

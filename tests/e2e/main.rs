@@ -6,6 +6,7 @@ mod commands;
 mod crash;
 mod evolve;
 mod faults;
+mod grant;
 mod hardening;
 mod lifecycle;
 mod mapping;

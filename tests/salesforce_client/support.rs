@@ -36,6 +36,7 @@ pub fn settings(login_url: &str) -> SalesforceSettings {
         connect_timeout: Duration::from_secs(2),
         request_timeout: Duration::from_secs(2),
         deploy_wait_limit: Duration::from_secs(5),
+        session_timeout: Duration::from_secs(2 * 60 * 60),
     }
 }
 
