@@ -64,6 +64,9 @@ pub struct OrgConfig {
     /// The newest API version the org offers (`GET /services/data/` lists 31.0 up to it; a
     /// newer one in a path answers 404 `NOT_FOUND`, as an org not yet upgraded would).
     pub newest_api_version: f64,
+    /// Refresh-token rotation: each redeemed refresh token answers a new one and stops working
+    /// (`invalid_grant` if it is sent again).
+    pub rotate_refresh_tokens: bool,
 }
 
 impl Default for OrgConfig {
@@ -86,6 +89,7 @@ impl OrgConfig {
             app_propagation_grants: 0,
             collation_seed: 0,
             newest_api_version: super::rest::MAX_VERSION,
+            rotate_refresh_tokens: false,
         }
     }
 }

@@ -294,6 +294,23 @@ impl OrgHandle {
         before != rows.len()
     }
 
+    /// Switches refresh-token rotation on or off (see `OrgConfig::rotate_refresh_tokens`).
+    pub fn set_refresh_token_rotation(&self, on: bool) {
+        self.org.lock().config.rotate_refresh_tokens = on;
+    }
+
+    /// The org's admin authorises the product again (after a revoke): a new refresh token for
+    /// the admin user, which becomes [`OrgHandle::admin_refresh_token`]. Earlier tokens stay as
+    /// they are (a revoked one stays revoked).
+    pub fn issue_admin_refresh_token(&self) -> String {
+        let mut state = self.org.lock();
+        let token = format!("5Aep861{}", super::seed::random_token(80));
+        let admin = state.admin_user_id.clone();
+        state.refresh_tokens.insert(token.clone(), admin);
+        state.admin_refresh_token = token.clone();
+        token
+    }
+
     /// Changes how long new access tokens live.
     pub fn set_access_token_ttl(&self, ttl: Duration) {
         self.org.lock().config.access_token_ttl = ttl;

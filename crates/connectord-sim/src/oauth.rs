@@ -26,7 +26,14 @@ fn oauth_error(error: &str, description: &str) -> Response {
         .into_response()
 }
 
-fn issue(state: &mut OrgState, world: &World, user_id: &str, client_credentials: bool) -> Response {
+/// An access token for `user_id`; `rotated` is a new refresh token sent with it.
+fn issue(
+    state: &mut OrgState,
+    world: &World,
+    user_id: &str,
+    client_credentials: bool,
+    rotated: Option<String>,
+) -> Response {
     let token = format!("{}!AQ{}", &state.org_id[..15], random_token(96));
     let ttl = state.config.access_token_ttl;
     state.sessions.insert(
@@ -52,14 +59,14 @@ fn issue(state: &mut OrgState, world: &World, user_id: &str, client_credentials:
         .as_str()
         .trim_end_matches('/')
         .to_string();
-    (
-        StatusCode::OK,
-        axum::Json(json!({
-            "access_token": token, "signature": signature, "scope": scope,
-            "instance_url": instance, "id": id, "token_type": "Bearer", "issued_at": issued_at,
-        })),
-    )
-        .into_response()
+    let mut body = json!({
+        "access_token": token, "signature": signature, "scope": scope,
+        "instance_url": instance, "id": id, "token_type": "Bearer", "issued_at": issued_at,
+    });
+    if let Some(refresh) = rotated {
+        body["refresh_token"] = json!(refresh);
+    }
+    (StatusCode::OK, axum::Json(body)).into_response()
 }
 
 fn check_product_client(world: &World, form: &HashMap<String, String>) -> Option<Response> {
@@ -102,7 +109,24 @@ fn refresh(org: &Org, world: &World, form: &HashMap<String, String>) -> Response
     if org.faults.ip_restrictions() == IpRestrictions::Everything {
         return oauth_error("invalid_grant", IP_RESTRICTED);
     }
-    issue(&mut state, world, &user, false)
+    let rotated = state
+        .config
+        .rotate_refresh_tokens
+        .then(|| rotate(&mut state, token, &user));
+    issue(&mut state, world, &user, false, rotated)
+}
+
+/// Refresh-token rotation: `spent` stops working and a new token for `user` replaces it
+/// (Salesforce Help, "OAuth 2.0 Refresh Token Flow for Renewed Sessions": the previous
+/// refresh token is invalidated). The seeded admin token follows it.
+fn rotate(state: &mut OrgState, spent: &str, user: &str) -> String {
+    let new = format!("5Aep861{}", random_token(80));
+    state.refresh_tokens.remove(spent);
+    state.refresh_tokens.insert(new.clone(), user.to_owned());
+    if state.admin_refresh_token == spent {
+        state.admin_refresh_token = new.clone();
+    }
+    new
 }
 
 fn client_credentials(org: &Org, world: &World, form: &HashMap<String, String>) -> Response {
@@ -178,7 +202,7 @@ fn client_credentials(org: &Org, world: &World, form: &HashMap<String, String>) 
     }
     let user_id = str_field(&user, "Id").unwrap_or_default().to_string();
     let _ = world;
-    issue(&mut state, world, &user_id, true)
+    issue(&mut state, world, &user_id, true, None)
 }
 
 /// Scopes the client-credentials flow cannot grant (Winter '26: a request left with none of the

@@ -102,6 +102,11 @@ pub struct SalesforceSettings {
     /// When set, every Salesforce exchange is written there, redacted (`salesforce/record.rs`).
     #[serde(default)]
     pub record_dir: Option<std::path::PathBuf>,
+    /// How long an admin access token is reused after it was issued: the org's session
+    /// timeout (Salesforce's default is two hours). A token the org ended sooner is replaced
+    /// on its `INVALID_SESSION_ID`.
+    #[serde(with = "humantime_serde")]
+    pub session_timeout: Duration,
 }
 
 fn default_app_token_wait() -> Duration {

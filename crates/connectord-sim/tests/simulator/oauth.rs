@@ -240,3 +240,70 @@ async fn usernames_are_unique_across_orgs_even_after_deactivation() {
         .await;
     assert_eq!((status, body), (400, expected));
 }
+
+/// The product's refresh-token grant with `token` at the org's own host.
+async fn redeem(env: &Env, token: &str) -> (u16, Value) {
+    token_call(
+        &env.http,
+        env.org.instance_url().as_str(),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token),
+            ("client_id", "connectord-sim-client"),
+            ("client_secret", "connectord-sim-secret"),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn with_rotation_on_each_redeem_answers_a_new_refresh_token_and_the_old_one_is_refused() {
+    let env = start().await;
+    env.org.set_refresh_token_rotation(true);
+    let first = env.org.admin_refresh_token();
+
+    let (status, body) = redeem(&env, &first).await;
+
+    assert_eq!(status, 200);
+    let second = body["refresh_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!second.is_empty() && second != first, "{body}");
+    assert_eq!(env.org.admin_refresh_token(), second);
+    let (status, body) = redeem(&env, &first).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+    let (status, body) = redeem(&env, &second).await;
+    assert_eq!(status, 200, "{body}");
+
+    env.org.set_refresh_token_rotation(false);
+    let current = env.org.admin_refresh_token();
+    let (status, body) = redeem(&env, &current).await;
+    assert_eq!(status, 200);
+    assert!(body.get("refresh_token").is_none(), "rotation off: {body}");
+    assert_eq!(
+        redeem(&env, &current).await.0,
+        200,
+        "reusable with rotation off"
+    );
+}
+
+#[tokio::test]
+async fn after_a_revoke_the_admin_can_issue_a_new_refresh_token_that_works() {
+    let env = start().await;
+    let old = env.org.admin_refresh_token();
+    env.org.faults().revoke_admin_refresh_token();
+    assert_eq!(redeem(&env, &old).await.0, 400);
+
+    let new = env.org.issue_admin_refresh_token();
+
+    assert_ne!(new, old);
+    assert_eq!(env.org.admin_refresh_token(), new);
+    assert_eq!(redeem(&env, &new).await.0, 200);
+    assert_eq!(
+        redeem(&env, &old).await.0,
+        400,
+        "the revoked one stays revoked"
+    );
+}

@@ -76,6 +76,17 @@ impl Reconciler {
             next_attempt_in: next,
         };
         record::finish(&self.pool, loaded.id, &loaded.known, &end).await?;
+        if code == ErrorCode::AdminTokenRevoked {
+            let detail = serde_json::json!({ "error": end.error.map(|(_, m)| m) });
+            record::event(
+                &self.pool,
+                loaded.id,
+                "admin_token_revoked",
+                phase.as_str(),
+                detail,
+            )
+            .await?;
+        }
         Ok(Outcome::Failed { phase, code })
     }
 

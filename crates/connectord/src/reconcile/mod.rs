@@ -5,6 +5,7 @@ mod access;
 pub mod app_policy;
 mod failure;
 pub mod fence;
+mod grant;
 mod holder;
 pub mod model;
 pub mod names;

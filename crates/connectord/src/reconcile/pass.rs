@@ -127,7 +127,10 @@ impl Reconciler {
                 return Ok(outcome);
             }
         }
-        crate::store::seal_inbox_token(&self.pool, &self.sealer, id).await?;
+        let new_token = crate::store::seal_inbox_token(&self.pool, &self.sealer, id).await?;
+        if new_token {
+            self.took_new_token(id).await?;
+        }
         let relaxation = loaded.ip_relaxation.unwrap_or(self.ip_relaxation);
         loaded.desired.shape = Shape::current(relaxation);
         let span = tracing::Span::current();
@@ -174,7 +177,7 @@ impl Reconciler {
             loaded.org_url = Some(loaded.instance_url.clone());
             loaded.org_id = None;
         }
-        let org = self.salesforce.org(url, token);
+        let org = self.admin_org(id, url, token);
         org.expect_org(loaded.org_id.clone());
         let tenant_id = loaded.tenant_id.clone();
         let mut executor = Executor {
@@ -234,6 +237,9 @@ impl Reconciler {
                 span.record("phase", phase.as_str());
                 let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                 info!(phase = phase.as_str(), duration_ms, "pass settled");
+                if new_token {
+                    record::event(&self.pool, id, "admin_token_accepted", "ok", json!({})).await?;
+                }
                 if phase == Phase::Ready {
                     self.map_members(id).await?;
                 }

@@ -110,7 +110,7 @@ impl Reconciler {
             .ok_or_else(|| SalesforceError::AdminTokenRevoked {
                 description: "no admin refresh token is stored for this connection".into(),
             })?;
-        let org = self.salesforce.org(checked, token);
+        let org = self.admin_org(old.id, checked, token);
         org.expect_org(old.org_id.clone());
         let tenant_id = old.tenant_id.clone();
         let mut executor = Executor {

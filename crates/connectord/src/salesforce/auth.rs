@@ -42,6 +42,10 @@ pub struct AccessToken {
     pub org_id: Option<String>,
     /// The user the token acts as: `USERID` of the same `id` URL.
     pub user_id: Option<String>,
+    /// A new refresh token sent with the access token: the org or app rotates refresh tokens,
+    /// and the one just redeemed no longer works (Salesforce Help, "OAuth 2.0 Refresh Token
+    /// Flow for Renewed Sessions").
+    pub refresh_token: Option<SecretString>,
 }
 
 /// The fields Salesforce adds to a token response (`instance_url`, `id`, `issued_at`, ...).
@@ -204,6 +208,10 @@ pub(super) fn access_token_from(
         issued_at: extra.issued_at.clone(),
         org_id: extra.id.as_deref().and_then(org_id_of),
         user_id: extra.id.as_deref().and_then(user_id_of),
+        refresh_token: response
+            .refresh_token()
+            .map(|t| SecretString::from(t.secret().to_owned()))
+            .filter(|t| !t.expose_secret().trim().is_empty()),
     })
 }
 

@@ -29,6 +29,7 @@ mod parse_props;
 mod record;
 mod redact;
 mod rest;
+mod sessions;
 mod versions;
 
 pub use app::{AppSession, Bounded};
@@ -38,7 +39,7 @@ pub use error::{ComponentFailure, SalesforceError};
 pub use instance::{InstancePolicy, check_instance_url};
 pub use limits::{ApiUsage, LIMIT_INFO_HEADER, parse_limit_info};
 pub use metadata::DeployOutcome;
-pub use org::Org;
+pub use org::{Org, RotationSink};
 pub use record::Recorder;
 pub use rest::{COLLECTION_BATCH, COMPOSITE_MAX};
 pub use versions::{newest as newest_version, parse_versions};
@@ -95,6 +96,10 @@ struct Shared {
     /// Why Salesforce rejects the product's own OAuth client, once it has: set once, for
     /// the life of the process (only new settings, that is a restart, can change it).
     client_rejected: std::sync::OnceLock<String>,
+    /// Admin access tokens per connection, reused while valid.
+    sessions: Arc<sessions::Sessions>,
+    /// `salesforce.session_timeout`: how long a cached admin access token is reused.
+    session_timeout: Duration,
 }
 
 impl Salesforce {
@@ -139,6 +144,8 @@ impl Salesforce {
                 app_token_wait: settings.app_token_wait,
                 retry_base,
                 client_rejected: std::sync::OnceLock::new(),
+                sessions: Arc::default(),
+                session_timeout: settings.session_timeout,
             }),
         })
     }
@@ -180,7 +187,34 @@ impl Salesforce {
     /// A session on one org as the product's admin (refresh-token grant). The access token is
     /// fetched on first use, cached, and shared by clones of the returned [`Org`].
     pub fn org(&self, instance_url: Url, refresh_token: SecretString) -> Org {
-        Org::new(self.clone(), instance_url, refresh_token)
+        Org::new(self.clone(), instance_url, refresh_token, None)
+    }
+
+    /// [`Salesforce::org`] for connection `id`: its access token is reused across sessions
+    /// of this process while valid, and a refresh token the org rotates is handed to
+    /// `on_rotation` (which must store it) before the new access token is used.
+    pub fn connection_org(
+        &self,
+        id: uuid::Uuid,
+        instance_url: Url,
+        refresh_token: SecretString,
+        on_rotation: RotationSink,
+    ) -> Org {
+        Org::new(
+            self.clone(),
+            instance_url,
+            refresh_token,
+            Some((id, on_rotation)),
+        )
+    }
+
+    /// Forgets connection `id`'s cached access token (a new refresh token was written).
+    pub fn forget_session(&self, id: uuid::Uuid) {
+        self.inner.sessions.forget(id);
+    }
+
+    pub(crate) fn sessions(&self) -> (&sessions::Sessions, Duration) {
+        (self.inner.sessions.as_ref(), self.inner.session_timeout)
     }
 
     /// Mints a client-credentials token for an app: `POST {instance_url}/services/oauth2/token`.

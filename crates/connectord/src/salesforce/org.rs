@@ -4,6 +4,9 @@
 //! `INVALID_SESSION_ID`).
 
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures::future::BoxFuture;
 
 use reqwest::{Method, RequestBuilder};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -19,6 +22,12 @@ use super::{
     limits::ApiUsage,
 };
 
+/// Stores a refresh token the org rotated, in place of the one just redeemed (given first):
+/// called with (redeemed, new) before the access token that came with the new one is used.
+/// Its error (never holding a token) fails the request.
+pub type RotationSink =
+    Arc<dyn Fn(SecretString, SecretString) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
 /// A session on one org. Cheap to clone; clones share the token and the URL.
 #[derive(Clone)]
 pub struct Org {
@@ -27,18 +36,22 @@ pub struct Org {
 
 pub(crate) struct OrgInner {
     pub(crate) sf: Salesforce,
-    refresh_token: SecretString,
+    /// The refresh token to redeem: the one given, then each one the org rotated to.
+    pub(super) refresh_token: Mutex<SecretString>,
+    /// The connection whose cached access token this session uses, and where a rotated
+    /// refresh token goes (`None`: no cache, and a rotated token is only kept in memory).
+    pub(super) connection: Option<(uuid::Uuid, RotationSink)>,
     urls: Mutex<OrgUrls>,
     token: tokio::sync::Mutex<Option<SecretString>>,
 }
 
-struct OrgUrls {
+pub(super) struct OrgUrls {
     current: Url,
     renamed_from: Option<Url>,
     /// The org the admin's token must answer for (recorded by the reconciler).
-    expected_org: Option<String>,
+    pub(super) expected_org: Option<String>,
     /// The org the admin's token answered for.
-    org_id: Option<String>,
+    pub(super) org_id: Option<String>,
     /// The user the admin's token acts as.
     user_id: Option<String>,
 }
@@ -52,11 +65,17 @@ impl std::fmt::Debug for Org {
 }
 
 impl Org {
-    pub(crate) fn new(sf: Salesforce, instance_url: Url, refresh_token: SecretString) -> Self {
+    pub(crate) fn new(
+        sf: Salesforce,
+        instance_url: Url,
+        refresh_token: SecretString,
+        connection: Option<(uuid::Uuid, RotationSink)>,
+    ) -> Self {
         Self {
             inner: Arc::new(OrgInner {
                 sf,
-                refresh_token,
+                refresh_token: Mutex::new(refresh_token),
+                connection,
                 urls: Mutex::new(OrgUrls {
                     current: instance_url,
                     renamed_from: None,
@@ -99,13 +118,25 @@ impl Org {
         format!("/services/data/v{}/{}", self.inner.sf.api_version(), rest)
     }
 
-    /// The cached access token, or a fresh one (concurrent callers wait for one refresh).
+    /// The session's access token, else the connection's cached one, else a fresh one
+    /// (concurrent callers wait for one refresh).
     async fn access_token(&self) -> Result<SecretString, SalesforceError> {
         let mut slot = self.inner.token.lock().await;
         if let Some(token) = slot.as_ref() {
             return Ok(token.clone());
         }
+        if let Some(token) = self.cached_token() {
+            *slot = Some(token.clone());
+            return Ok(token);
+        }
+        let requested = Instant::now();
         let token = self.refresh().await?;
+        if let Some((id, _)) = &self.inner.connection {
+            let (sessions, lifetime) = self.inner.sf.sessions();
+            let origin = self.instance_url().origin().ascii_serialization();
+            let org_id = self.org_id();
+            sessions.put(*id, origin, org_id, token.clone(), requested, lifetime);
+        }
         *slot = Some(token.clone());
         Ok(token)
     }
@@ -116,9 +147,13 @@ impl Org {
         self.access_token().await.map(|_| ())
     }
 
-    /// Forgets `stale` unless another task already replaced it.
+    /// Forgets `stale` (here and in the connection's cache) unless another task already
+    /// replaced it.
     async fn invalidate(&self, stale: &SecretString) {
         let mut slot = self.inner.token.lock().await;
+        if let Some((id, _)) = &self.inner.connection {
+            self.inner.sf.sessions().0.drop_if(*id, stale);
+        }
         if slot
             .as_ref()
             .is_some_and(|t| t.expose_secret() == stale.expose_secret())
@@ -142,7 +177,7 @@ impl Org {
         self.lock_urls().user_id.clone()
     }
 
-    fn lock_urls(&self) -> std::sync::MutexGuard<'_, OrgUrls> {
+    pub(super) fn lock_urls(&self) -> std::sync::MutexGuard<'_, OrgUrls> {
         self.inner.urls.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -152,7 +187,13 @@ impl Org {
     async fn refresh(&self) -> Result<SecretString, SalesforceError> {
         let sf = &self.inner.sf;
         let current = sf.instance_policy().check(&self.instance_url())?;
-        let grant = || Grant::RefreshToken(&self.inner.refresh_token);
+        let redeemed = self
+            .inner
+            .refresh_token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let grant = || Grant::RefreshToken(&redeemed);
         let (id, secret) = sf.client_credentials_of_product();
         let (token, moved) = match request_token(sf.http(), &current, id, secret, grant()).await {
             Ok(token) => (token, false),
@@ -171,6 +212,10 @@ impl Org {
             }
             Err(TokenFailure::Failed(e)) => return Err(sf.product_client_failure(e)),
         };
+        // The redeemed token is spent once a new one came back: store the new one first.
+        if let Some(new) = token.refresh_token.clone() {
+            self.rotated(redeemed.clone(), new).await?;
+        }
         let expected = self.lock_urls().expected_org.clone();
         if let (Some(expected), Some(found)) = (&expected, &token.org_id) {
             if expected != found {

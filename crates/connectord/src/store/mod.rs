@@ -24,7 +24,9 @@ pub use connections::{insert_connection_with_policy, set_ip_relaxation};
 pub use error::{Rejection, StoreError};
 pub use events::{Event, append_event, recent_events};
 pub use phase::{Phase, UnknownPhase};
-pub use sealed::{ResealReport, load_refresh_token, reseal_stale, seal_inbox_token};
+pub use sealed::{
+    ResealReport, load_refresh_token, replace_rotated_refresh_token, reseal_stale, seal_inbox_token,
+};
 pub use settings::{max_connections_per_tenant, set_max_connections_per_tenant};
 pub use status::{ConnectionStatus, StatusRow, get_status, list_status, retry_now};
 

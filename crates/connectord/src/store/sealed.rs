@@ -78,6 +78,41 @@ pub async fn load_refresh_token(
         .map_err(seal_error(id, purpose))
 }
 
+/// Refresh-token rotation: seals `new` in place of `redeemed`, in one transaction with the row
+/// locked, only if the sealed token is still `redeemed` (a token an operator wrote meanwhile
+/// wins). Returns whether it replaced it.
+pub async fn replace_rotated_refresh_token(
+    pool: &PgPool,
+    sealer: &Sealer,
+    id: Uuid,
+    redeemed: &SecretString,
+    new: &SecretString,
+) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query!(
+        "SELECT s.admin_refresh_token, c.tenant_id
+               FROM connection_secrets s JOIN connections c ON c.id = s.connection_id
+              WHERE s.connection_id = $1 FOR UPDATE OF s",
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else { return Ok(false) };
+    let owner = Owner::new(id, &row.tenant_id);
+    let purpose = Purpose::AdminRefreshToken;
+    let stored = row
+        .admin_refresh_token
+        .map(|bytes| sealer.open(owner, purpose, &bytes))
+        .transpose()
+        .map_err(seal_error(id, purpose))?;
+    if stored.is_none_or(|s| s.expose_secret() != redeemed.expose_secret()) {
+        return Ok(false);
+    }
+    put_refresh_token(&mut tx, sealer, owner, new).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// What [`reseal_stale`] did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ResealReport {

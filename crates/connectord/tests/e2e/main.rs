@@ -8,6 +8,7 @@ mod crash;
 mod dialogue;
 mod evolve;
 mod faults;
+mod grant;
 mod hardening;
 mod lifecycle;
 mod mapping;

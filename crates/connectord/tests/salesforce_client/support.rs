@@ -38,6 +38,7 @@ pub fn settings(login_url: &str) -> SalesforceSettings {
         deploy_wait_limit: Duration::from_secs(5),
         app_token_wait: Duration::from_millis(200),
         record_dir: None,
+        session_timeout: Duration::from_secs(2 * 60 * 60),
     }
 }
 

@@ -373,3 +373,49 @@ async fn a_token_no_key_opens_is_reported_and_left_alone(pool: PgPool) {
             .unwrap();
     assert_eq!(key_id, lost.key_id());
 }
+
+#[sqlx::test]
+async fn a_rotated_refresh_token_replaces_only_the_token_it_was_redeemed_for(pool: PgPool) {
+    let id = insert(&pool, "acme", "https://acme.my.salesforce.com")
+        .await
+        .unwrap();
+    let write = |token: &str| {
+        sqlx::query("UPDATE connections SET admin_refresh_token = $2 WHERE id = $1")
+            .bind(id)
+            .bind(token.to_owned())
+    };
+    write(TOKEN).execute(&pool).await.unwrap();
+    store::seal_inbox_token(&pool, &sealer(), id).await.unwrap();
+    let (first, rotated) = (
+        SecretString::from(TOKEN),
+        SecretString::from("5Aep861rotated"),
+    );
+
+    let replaced = store::replace_rotated_refresh_token(&pool, &sealer(), id, &first, &rotated)
+        .await
+        .unwrap();
+
+    assert!(replaced);
+    let opened = store::load_refresh_token(&pool, &sealer(), id)
+        .await
+        .unwrap();
+    assert_eq!(opened.unwrap().expose_secret(), "5Aep861rotated");
+    assert!(
+        rows_holding(&pool, "5Aep861rotated").await.is_empty(),
+        "sealed"
+    );
+
+    // An operator re-authorised meanwhile: a late rotation of the old grant must not win.
+    write("5Aep861operator").execute(&pool).await.unwrap();
+    store::seal_inbox_token(&pool, &sealer(), id).await.unwrap();
+    let late = SecretString::from("5Aep861late");
+    let replaced = store::replace_rotated_refresh_token(&pool, &sealer(), id, &rotated, &late)
+        .await
+        .unwrap();
+
+    assert!(!replaced);
+    let opened = store::load_refresh_token(&pool, &sealer(), id)
+        .await
+        .unwrap();
+    assert_eq!(opened.unwrap().expose_secret(), "5Aep861operator");
+}
