@@ -212,11 +212,14 @@ async fn a_recording_replays_through_the_same_harness_as_the_fixtures() {
         .iter()
         .map(|e| format!("{} {}", e.method(), e.path()))
         .collect();
-    assert_eq!(methods.len(), 4, "{methods:?}");
+    // The token grant, the org's versions list (read once before the first data call), and
+    // the three data calls.
+    assert_eq!(methods.len(), 5, "{methods:?}");
     assert!(
         methods[0].ends_with("/services/oauth2/token"),
         "{methods:?}"
     );
+    assert_eq!(methods[1], "GET /services/data/", "{methods:?}");
     let text: String = recorded.iter().map(|e| e.0.to_string()).collect();
     for secret in [
         REFRESH_TOKEN,

@@ -128,6 +128,12 @@ impl wiremock::Respond for InOrder {
         if request.method.as_str() == "POST" && request.url.path() == "/services/oauth2/token" {
             return self.token.clone();
         }
+        if request.method.as_str() == "GET" && request.url.path() == "/services/data/" {
+            // The versions list, read once per org before the first data call: a folder
+            // recorded before that call existed does not hold it (tests/fixtures/salesforce/
+            // versions has the documented answer).
+            return ResponseTemplate::new(200).set_body_json(versions_body());
+        }
         let expected = self
             .exchanges
             .get(*cursor)
@@ -172,4 +178,18 @@ pub fn expect<T: std::fmt::Debug>(
             assert!(error.starts_with(variant), "{case}: {error}");
         }
     }
+}
+
+/// `GET /services/data/`: every version from 31.0 to 67.0, in Salesforce's shape (REST API
+/// Developer Guide, "Versions").
+fn versions_body() -> serde_json::Value {
+    (31..=67)
+        .map(|v| {
+            serde_json::json!({
+                "label": format!("v{v}.0"),
+                "url": format!("/services/data/v{v}.0"),
+                "version": format!("{v}.0"),
+            })
+        })
+        .collect()
 }
