@@ -7,7 +7,7 @@
 
 use std::sync::LazyLock;
 
-use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -15,11 +15,15 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 
+mod process;
+
 type Labels = Vec<(&'static str, String)>;
 
 /// Every metric the daemon exports.
 pub struct Metrics {
     registry: Registry,
+    /// `process_*` (the names every Prometheus client library uses, without the prefix).
+    process: process::ProcessMetrics,
     /// Passes by `outcome` (`ready`, `disabled`, `failed`, `action_required`, `gone`,
     /// `lease_lost`, `interrupted`, `error`) and `error_code`.
     pub passes: Family<Labels, Counter>,
@@ -102,8 +106,21 @@ impl Metrics {
             "Time from a change of the desired state to phase ready",
             desired_to_ready.clone(),
         );
+        let build_info = Family::<Labels, Gauge>::default();
+        registry.register(
+            "build_info",
+            "The version and commit this binary was built from (always 1)",
+            build_info.clone(),
+        );
+        build_info
+            .get_or_create(&vec![
+                ("version", env!("CARGO_PKG_VERSION").to_owned()),
+                ("commit", env!("CONNECTORD_COMMIT").to_owned()),
+            ])
+            .set(1);
         Metrics {
             registry,
+            process: process::ProcessMetrics::new(),
             passes,
             pass_duration,
             passes_in_flight,
@@ -118,11 +135,14 @@ impl Metrics {
         }
     }
 
-    /// The text exposition of every metric.
+    /// The text exposition of every metric (the process metrics read afresh).
     pub fn render(&self) -> String {
+        self.process.refresh();
         let mut out = String::new();
         // Writing into a String cannot fail.
-        let _ = encode(&mut out, &self.registry);
+        let _ = encode_registry(&mut out, &self.registry);
+        let _ = encode_registry(&mut out, self.process.registry());
+        let _ = encode_eof(&mut out);
         out
     }
 
@@ -242,5 +262,38 @@ mod tests {
             text.contains("connectord_pass_duration_seconds_count 1"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_build_and_the_process_are_described_once_with_one_eof() {
+        let text = Metrics::new().render();
+        let commit = env!("CONNECTORD_COMMIT");
+        let version = env!("CARGO_PKG_VERSION");
+        assert!(
+            text.contains(&format!(
+                r#"connectord_build_info{{version="{version}",commit="{commit}"}} 1"#
+            )),
+            "{text}"
+        );
+        assert_eq!(text.matches("# EOF").count(), 1, "{text}");
+        assert!(text.trim_end().ends_with("# EOF"), "{text}");
+        if cfg!(target_os = "linux") {
+            for name in [
+                "process_cpu_seconds_total ",
+                "process_resident_memory_bytes ",
+                "process_open_fds ",
+            ] {
+                let line = text.lines().find(|l| l.starts_with(name));
+                let value: f64 = line
+                    .and_then(|l| l.rsplit_once(' '))
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or_else(|| panic!("no {name}in {text}"));
+                assert!(value >= 0.0, "{name}{value}");
+            }
+            assert!(
+                !text.contains("process_resident_memory_bytes 0\n"),
+                "{text}"
+            );
+        }
     }
 }

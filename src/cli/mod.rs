@@ -14,6 +14,7 @@ pub mod daemon;
 mod describe;
 mod events;
 pub mod generate;
+pub mod health;
 mod mapping;
 mod status;
 
@@ -127,6 +128,9 @@ pub enum Command {
     },
     /// The man page (roff) on standard output, e.g. `connectord man | man -l -`.
     Man,
+    /// Probe this daemon's `/readyz` on `http.listen`: exit 0 when ready, 1 otherwise (a
+    /// container health check that needs no shell).
+    Health,
     /// Change the desired state of connections.
     #[command(subcommand)]
     Connection(ConnectionCommand),
@@ -338,6 +342,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Man => Ok(generate::man()?),
+        Command::Health => Ok(health::run(&settings).await?),
         Command::Connection(command) => connection::run(&settings, command).await,
         Command::Simulate { listen, orgs } => crate::simulator::run_standalone(listen, orgs).await,
         Command::Run => daemon::run(&settings).await,
