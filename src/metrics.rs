@@ -31,7 +31,7 @@ pub struct Metrics {
     pub passes_in_flight: Gauge,
     /// Passes in flight that stepped out of their slot to wait (see [`crate::slot`]).
     pub passes_waiting: Gauge,
-    /// Connections by `phase` (fleet-wide, read at scrape time).
+    /// Connections by `phase` and `error_code` (fleet-wide, read at scrape time).
     pub connections: Family<Labels, Gauge>,
     /// Salesforce HTTP calls (each attempt) by `operation` and `status`.
     pub salesforce_calls: Family<Labels, Counter>,
@@ -43,6 +43,8 @@ pub struct Metrics {
     pub due: Gauge,
     /// From a change of the desired state to the pass that made the connection ready.
     pub desired_to_ready: Histogram,
+    /// 1 when this replica's `/readyz` would answer 200 (set at scrape time).
+    pub ready: Gauge,
 }
 
 impl Metrics {
@@ -69,7 +71,11 @@ impl Metrics {
             passes_waiting.clone(),
         );
         let connections = Family::<Labels, Gauge>::default();
-        registry.register("connections", "Connections by phase", connections.clone());
+        registry.register(
+            "connections",
+            "Connections by phase and error code",
+            connections.clone(),
+        );
         let salesforce_calls = Family::<Labels, Counter>::default();
         registry.register(
             "salesforce_calls",
@@ -106,6 +112,12 @@ impl Metrics {
             "Time from a change of the desired state to phase ready",
             desired_to_ready.clone(),
         );
+        let ready = Gauge::default();
+        registry.register(
+            "ready",
+            "1 when this replica is ready (what /readyz answers), else 0",
+            ready.clone(),
+        );
         let build_info = Family::<Labels, Gauge>::default();
         registry.register(
             "build_info",
@@ -132,6 +144,7 @@ impl Metrics {
             leases_lost,
             due,
             desired_to_ready,
+            ready,
         }
     }
 
@@ -156,16 +169,29 @@ impl Metrics {
         self.pass_duration.observe(seconds);
     }
 
-    /// Replaces the per-phase counts (phases no longer present drop to 0).
-    pub fn set_phases(&self, counts: &[(String, i64)]) {
+    /// Replaces the counts by phase and error code: every phase has a series (0 when no
+    /// connection is in it), and a pair no longer present disappears.
+    pub fn set_phases(&self, counts: &[(String, String, i64)]) {
+        self.connections.clear();
         for phase in crate::store::Phase::ALL {
-            let count = counts
-                .iter()
-                .find(|(p, _)| p == phase.as_str())
-                .map_or(0, |(_, c)| *c);
-            self.connections
-                .get_or_create(&vec![("phase", phase.as_str().to_owned())])
-                .set(count);
+            let mut any = false;
+            for (_, code, count) in counts.iter().filter(|(p, _, _)| p == phase.as_str()) {
+                any = true;
+                self.connections
+                    .get_or_create(&vec![
+                        ("phase", phase.as_str().to_owned()),
+                        ("error_code", code.clone()),
+                    ])
+                    .set(*count);
+            }
+            if !any {
+                self.connections
+                    .get_or_create(&vec![
+                        ("phase", phase.as_str().to_owned()),
+                        ("error_code", String::new()),
+                    ])
+                    .set(0);
+            }
         }
     }
 }
@@ -242,7 +268,10 @@ mod tests {
     fn rendered_metrics_carry_the_prefix_and_labels() {
         let metrics = Metrics::new();
         metrics.pass_ended("failed", Some("ip_restricted"), 0.5);
-        metrics.set_phases(&[("ready".into(), 3)]);
+        metrics.set_phases(&[
+            ("ready".into(), String::new(), 3),
+            ("action_required".into(), "ip_restricted".into(), 2),
+        ]);
         let text = metrics.render();
         assert!(
             text.contains(
@@ -251,12 +280,24 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains(r#"connectord_connections{phase="ready"} 3"#),
+            text.contains(r#"connectord_connections{phase="ready",error_code=""} 3"#),
             "{text}"
         );
         assert!(
-            text.contains(r#"connectord_connections{phase="failed"} 0"#),
+            text.contains(
+                r#"connectord_connections{phase="action_required",error_code="ip_restricted"} 2"#
+            ),
             "{text}"
+        );
+        assert!(
+            text.contains(r#"connectord_connections{phase="failed",error_code=""} 0"#),
+            "{text}"
+        );
+        metrics.set_phases(&[("ready".into(), String::new(), 5)]);
+        let text = metrics.render();
+        assert!(
+            !text.contains("ip_restricted"),
+            "a code gone stays gone: {text}"
         );
         assert!(
             text.contains("connectord_pass_duration_seconds_count 1"),
