@@ -296,7 +296,7 @@ mod tests {
         metrics.set_phases(&[("ready".into(), String::new(), 5)]);
         let text = metrics.render();
         assert!(
-            !text.contains("ip_restricted"),
+            !text.contains(r#"connectord_connections{phase="action_required",error_code="ip"#),
             "a code gone stays gone: {text}"
         );
         assert!(
