@@ -91,9 +91,11 @@ impl ProcessMetrics {
                     self.cpu_seconds.inc_by(delta);
                 }
             }
+            // c_long is i64 here, i32 on 32-bit targets.
+            #[allow(clippy::useless_conversion)]
             if page > 0 {
                 self.resident_memory
-                    .set(stat.rss_pages.saturating_mul(page as i64));
+                    .set(stat.rss_pages.saturating_mul(i64::from(page)));
             }
         }
         if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
@@ -113,7 +115,7 @@ mod tests {
         // Fields 3..=24: state S, then utime (14) = 7, stime (15) = 5, rss (24) = 1000.
         let line = "42 (a) b (c)) S 1 2 3 4 5 6 7 8 9 10 7 5 0 0 0 0 0 0 0 0 1000 0 0";
         assert_eq!(
-            parse_stat(&line),
+            parse_stat(line),
             Some(Stat {
                 cpu_ticks: 12,
                 rss_pages: 1000
