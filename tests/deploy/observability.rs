@@ -1,14 +1,12 @@
 //! deploy/observability/: the dashboard and the alert rules name only metrics and labels a
 //! running daemon serves, and every alert links its runbook section.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
-
 use connectord::error_code::ErrorCode;
 use connectord::simulator::SimulatorConfig;
 use connectord::store::Phase;
 use serde_json::Value as Json;
 use sqlx::PgPool;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::daemons::{Daemon, database_url};
 use crate::kit::{self, at, list, text};
@@ -195,18 +193,7 @@ async fn every_metric_and_label_in_the_dashboard_and_the_alerts_is_served_by_a_r
     let org2 = world.org("org2");
     org2.faults().revoke_admin_refresh_token();
     world.add("initech", &org2, &["Account.Name"], true).await;
-    for _ in 0..300 {
-        let settled: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM connection_status WHERE phase IN ('ready', 'action_required')",
-        )
-        .fetch_one(&world.pool)
-        .await
-        .unwrap();
-        if settled == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::daemons::wait_settled(&world.pool, 2).await;
     let (status, text) = daemon.get("/metrics").await;
     assert_eq!(status, 200);
     let samples = metrics_text::parse(&text);
