@@ -36,7 +36,13 @@ fn compose_runs_migrate_once_then_two_replicas_on_distinct_ports_scraped_by_prom
     let migrate = service(&compose, "migrate");
     assert_eq!(command(&migrate), ["migrate"]);
     kit::assert_command_parses("migrate", &command(&migrate));
-    kit::settings_from("migrate", &env(&migrate));
+    let settings = kit::settings_from("migrate", &env(&migrate));
+    // `docker compose run migrate connection add` seals the token with the replicas' key.
+    let replica = kit::settings_from(REPLICAS[0], &env(&service(&compose, REPLICAS[0])));
+    assert_eq!(
+        secrecy::ExposeSecret::expose_secret(&settings.secrets.key),
+        secrecy::ExposeSecret::expose_secret(&replica.secrets.key)
+    );
     assert_eq!(text(at(&migrate, &["restart"])), "no");
 
     let simulator = service(&compose, "simulator");
