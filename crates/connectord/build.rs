@@ -1,6 +1,7 @@
 //! Embeds the commit the binary is built from (`git rev-parse --short HEAD`) as
 //! `CONNECTORD_COMMIT`, logged on `run`'s start line. Outside a git checkout (a source tarball,
-//! a Docker build context without `.git`) or without git, it is `unknown`.
+//! a Docker build context without `.git`) or without git, it is `CONNECTORD_COMMIT` from the
+//! build's environment (the Dockerfile's `COMMIT` argument), else `unknown`.
 
 use std::process::Command;
 
@@ -15,7 +16,14 @@ fn git(args: &[&str]) -> Option<String> {
 }
 
 fn main() {
-    let commit = git(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
+    println!("cargo:rerun-if-env-changed=CONNECTORD_COMMIT");
+    let commit = git(&["rev-parse", "--short", "HEAD"])
+        .or_else(|| {
+            std::env::var("CONNECTORD_COMMIT")
+                .ok()
+                .filter(|c| !c.is_empty())
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
     println!("cargo:rustc-env=CONNECTORD_COMMIT={commit}");
     println!("cargo:rerun-if-changed=build.rs");
     // Build again when HEAD moves: HEAD itself (a checkout) and the ref it points at (a

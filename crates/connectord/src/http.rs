@@ -63,21 +63,26 @@ async fn database_answers(pool: &PgPool) -> bool {
     matches!(tokio::time::timeout(DB_TIMEOUT, ping).await, Ok(Ok(1)))
 }
 
-async fn readyz(State(ops): State<Ops>) -> impl IntoResponse {
+/// Why this replica is not ready (empty when it is).
+async fn not_ready_because(ops: &Ops) -> Vec<String> {
     let mut problems = Vec::new();
     if ops.health.stopping.is_cancelled() {
-        problems.push("shutting down");
+        problems.push("shutting down".to_owned());
     }
     if !database_answers(&ops.pool).await {
-        problems.push("database unreachable");
+        problems.push("database unreachable".to_owned());
     }
     if !ops.health.listening.load(Ordering::Relaxed) {
-        problems.push("not listening for changes");
+        problems.push("not listening for changes".to_owned());
     }
-    let rejected = ops.salesforce.client_rejected().map(str::to_owned);
-    if let Some(reason) = &rejected {
-        problems.push(reason);
+    if let Some(reason) = ops.salesforce.client_rejected() {
+        problems.push(reason.to_owned());
     }
+    problems
+}
+
+async fn readyz(State(ops): State<Ops>) -> impl IntoResponse {
+    let problems = not_ready_because(&ops).await;
     if problems.is_empty() {
         (StatusCode::OK, "ready\n".to_owned())
     } else {
@@ -90,6 +95,10 @@ async fn readyz(State(ops): State<Ops>) -> impl IntoResponse {
 
 async fn render_metrics(State(ops): State<Ops>) -> impl IntoResponse {
     let metrics = metrics::global();
+    // What /readyz would answer, so an alert can see "no ready replica" in one series.
+    metrics
+        .ready
+        .set(i64::from(not_ready_because(&ops).await.is_empty()));
     // Fleet-wide gauges from the database; left as they were when it does not answer.
     if let Ok(Ok(counts)) = tokio::time::timeout(DB_TIMEOUT, claim::phase_counts(&ops.pool)).await {
         metrics.set_phases(&counts);

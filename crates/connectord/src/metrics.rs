@@ -7,7 +7,7 @@
 
 use std::sync::LazyLock;
 
-use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -15,11 +15,15 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 
+mod process;
+
 type Labels = Vec<(&'static str, String)>;
 
 /// Every metric the daemon exports.
 pub struct Metrics {
     registry: Registry,
+    /// `process_*` (the names every Prometheus client library uses, without the prefix).
+    process: process::ProcessMetrics,
     /// Passes by `outcome` (`ready`, `disabled`, `failed`, `action_required`, `gone`,
     /// `lease_lost`, `interrupted`, `error`) and `error_code`.
     pub passes: Family<Labels, Counter>,
@@ -27,7 +31,7 @@ pub struct Metrics {
     pub passes_in_flight: Gauge,
     /// Passes in flight that stepped out of their slot to wait (see [`crate::slot`]).
     pub passes_waiting: Gauge,
-    /// Connections by `phase` (fleet-wide, read at scrape time).
+    /// Connections by `phase` and `error_code` (fleet-wide, read at scrape time).
     pub connections: Family<Labels, Gauge>,
     /// Salesforce HTTP calls (each attempt) by `operation` and `status`.
     pub salesforce_calls: Family<Labels, Counter>,
@@ -39,6 +43,8 @@ pub struct Metrics {
     pub due: Gauge,
     /// From a change of the desired state to the pass that made the connection ready.
     pub desired_to_ready: Histogram,
+    /// 1 when this replica's `/readyz` would answer 200 (set at scrape time).
+    pub ready: Gauge,
 }
 
 impl Metrics {
@@ -65,7 +71,11 @@ impl Metrics {
             passes_waiting.clone(),
         );
         let connections = Family::<Labels, Gauge>::default();
-        registry.register("connections", "Connections by phase", connections.clone());
+        registry.register(
+            "connections",
+            "Connections by phase and error code",
+            connections.clone(),
+        );
         let salesforce_calls = Family::<Labels, Counter>::default();
         registry.register(
             "salesforce_calls",
@@ -102,8 +112,27 @@ impl Metrics {
             "Time from a change of the desired state to phase ready",
             desired_to_ready.clone(),
         );
+        let ready = Gauge::default();
+        registry.register(
+            "ready",
+            "1 when this replica is ready (what /readyz answers), else 0",
+            ready.clone(),
+        );
+        let build_info = Family::<Labels, Gauge>::default();
+        registry.register(
+            "build_info",
+            "The version and commit this binary was built from (always 1)",
+            build_info.clone(),
+        );
+        build_info
+            .get_or_create(&vec![
+                ("version", env!("CARGO_PKG_VERSION").to_owned()),
+                ("commit", env!("CONNECTORD_COMMIT").to_owned()),
+            ])
+            .set(1);
         Metrics {
             registry,
+            process: process::ProcessMetrics::new(),
             passes,
             pass_duration,
             passes_in_flight,
@@ -115,14 +144,18 @@ impl Metrics {
             leases_lost,
             due,
             desired_to_ready,
+            ready,
         }
     }
 
-    /// The text exposition of every metric.
+    /// The text exposition of every metric (the process metrics read afresh).
     pub fn render(&self) -> String {
+        self.process.refresh();
         let mut out = String::new();
         // Writing into a String cannot fail.
-        let _ = encode(&mut out, &self.registry);
+        let _ = encode_registry(&mut out, &self.registry);
+        let _ = encode_registry(&mut out, self.process.registry());
+        let _ = encode_eof(&mut out);
         out
     }
 
@@ -136,16 +169,29 @@ impl Metrics {
         self.pass_duration.observe(seconds);
     }
 
-    /// Replaces the per-phase counts (phases no longer present drop to 0).
-    pub fn set_phases(&self, counts: &[(String, i64)]) {
+    /// Replaces the counts by phase and error code: every phase has a series (0 when no
+    /// connection is in it), and a pair no longer present disappears.
+    pub fn set_phases(&self, counts: &[(String, String, i64)]) {
+        self.connections.clear();
         for phase in crate::store::Phase::ALL {
-            let count = counts
-                .iter()
-                .find(|(p, _)| p == phase.as_str())
-                .map_or(0, |(_, c)| *c);
-            self.connections
-                .get_or_create(&vec![("phase", phase.as_str().to_owned())])
-                .set(count);
+            let mut any = false;
+            for (_, code, count) in counts.iter().filter(|(p, _, _)| p == phase.as_str()) {
+                any = true;
+                self.connections
+                    .get_or_create(&vec![
+                        ("phase", phase.as_str().to_owned()),
+                        ("error_code", code.clone()),
+                    ])
+                    .set(*count);
+            }
+            if !any {
+                self.connections
+                    .get_or_create(&vec![
+                        ("phase", phase.as_str().to_owned()),
+                        ("error_code", String::new()),
+                    ])
+                    .set(0);
+            }
         }
     }
 }
@@ -222,7 +268,10 @@ mod tests {
     fn rendered_metrics_carry_the_prefix_and_labels() {
         let metrics = Metrics::new();
         metrics.pass_ended("failed", Some("ip_restricted"), 0.5);
-        metrics.set_phases(&[("ready".into(), 3)]);
+        metrics.set_phases(&[
+            ("ready".into(), String::new(), 3),
+            ("action_required".into(), "ip_restricted".into(), 2),
+        ]);
         let text = metrics.render();
         assert!(
             text.contains(
@@ -231,16 +280,61 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains(r#"connectord_connections{phase="ready"} 3"#),
+            text.contains(r#"connectord_connections{phase="ready",error_code=""} 3"#),
             "{text}"
         );
         assert!(
-            text.contains(r#"connectord_connections{phase="failed"} 0"#),
+            text.contains(
+                r#"connectord_connections{phase="action_required",error_code="ip_restricted"} 2"#
+            ),
             "{text}"
+        );
+        assert!(
+            text.contains(r#"connectord_connections{phase="failed",error_code=""} 0"#),
+            "{text}"
+        );
+        metrics.set_phases(&[("ready".into(), String::new(), 5)]);
+        let text = metrics.render();
+        assert!(
+            !text.contains(r#"connectord_connections{phase="action_required",error_code="ip"#),
+            "a code gone stays gone: {text}"
         );
         assert!(
             text.contains("connectord_pass_duration_seconds_count 1"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_build_and_the_process_are_described_once_with_one_eof() {
+        let text = Metrics::new().render();
+        let commit = env!("CONNECTORD_COMMIT");
+        let version = env!("CARGO_PKG_VERSION");
+        assert!(
+            text.contains(&format!(
+                r#"connectord_build_info{{version="{version}",commit="{commit}"}} 1"#
+            )),
+            "{text}"
+        );
+        assert_eq!(text.matches("# EOF").count(), 1, "{text}");
+        assert!(text.trim_end().ends_with("# EOF"), "{text}");
+        if cfg!(target_os = "linux") {
+            for name in [
+                "process_cpu_seconds_total ",
+                "process_resident_memory_bytes ",
+                "process_open_fds ",
+            ] {
+                let line = text.lines().find(|l| l.starts_with(name));
+                let value: f64 = line
+                    .and_then(|l| l.rsplit_once(' '))
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or_else(|| panic!("no {name}in {text}"));
+                assert!(value >= 0.0, "{name}{value}");
+            }
+            assert!(
+                !text.contains("process_resident_memory_bytes 0\n"),
+                "{text}"
+            );
+        }
     }
 }

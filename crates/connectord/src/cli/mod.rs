@@ -15,6 +15,7 @@ pub mod daemon;
 mod describe;
 mod events;
 pub mod generate;
+pub mod health;
 mod mapping;
 mod status;
 
@@ -130,6 +131,9 @@ pub enum Command {
     },
     /// The man page (roff) on standard output, e.g. `connectord man | man -l -`.
     Man,
+    /// Probe this daemon's `/readyz` on `http.listen`: exit 0 when ready, 1 otherwise (a
+    /// container health check that needs no shell).
+    Health,
     /// Change the desired state of connections.
     #[command(subcommand)]
     Connection(ConnectionCommand),
@@ -362,6 +366,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Man => Ok(generate::man()?),
+        Command::Health => Ok(health::run(&settings).await?),
         Command::Connection(command) => connection::run(&settings, command).await,
         #[cfg(feature = "demo")]
         Command::Simulate { listen, orgs } => connectord_sim::run_standalone(listen, orgs).await,

@@ -215,13 +215,17 @@ pub async fn queue_depth(pool: &PgPool) -> sqlx::Result<i64> {
 }
 
 /// Connections per phase (`pending` for those never reconciled).
-pub async fn phase_counts(pool: &PgPool) -> sqlx::Result<Vec<(String, i64)>> {
+pub async fn phase_counts(pool: &PgPool) -> sqlx::Result<Vec<(String, String, i64)>> {
     let rows = sqlx::query!(
-        r#"SELECT coalesce(s.phase, 'pending') AS "phase!", count(*) AS "count!"
+        r#"SELECT coalesce(s.phase, 'pending') AS "phase!",
+                  coalesce(s.error_code, '') AS "error_code!", count(*) AS "count!"
              FROM connections c LEFT JOIN connection_status s ON s.connection_id = c.id
-            GROUP BY 1"#
+            GROUP BY 1, 2"#
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.phase, r.count)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.phase, r.error_code, r.count))
+        .collect())
 }

@@ -182,6 +182,22 @@ pub async fn unconverged(pool: &PgPool) -> i64 {
 }
 
 /// Waits until every connection converged; panics with the phases and `logs` if not in time.
+/// Waits (up to 30 s) until `count` connections are `ready` or `action_required`.
+pub async fn wait_settled(pool: &PgPool, count: i64) {
+    for _ in 0..300 {
+        let settled: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM connection_status WHERE phase IN ('ready', 'action_required')",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if settled == count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 pub async fn wait_converged(pool: &PgPool, seconds: u64, logs: impl Fn() -> String) {
     for _ in 0..seconds * 5 {
         if unconverged(pool).await == 0 {

@@ -285,18 +285,7 @@ async fn metrics_are_served_in_the_prometheus_text_format_without_any_customers_
     let org2 = world.org("org2");
     org2.faults().revoke_admin_refresh_token();
     world.add("initech", &org2, &["Account.Name"], true).await;
-    for _ in 0..300 {
-        let settled: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM connection_status WHERE phase IN ('ready', 'action_required')",
-        )
-        .fetch_one(&world.pool)
-        .await
-        .unwrap();
-        if settled == 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    daemons::wait_settled(&world.pool, 3).await;
 
     assert_eq!(daemon.get("/healthz").await.0, 200);
     let (status, text) = daemon.get("/metrics").await;
