@@ -17,6 +17,7 @@ mod auth;
 mod composite;
 mod credentials;
 pub mod eca;
+pub mod eca_lookup;
 mod error;
 mod error_body;
 mod http;
@@ -89,6 +90,8 @@ struct Shared {
     /// Why Salesforce rejects the product's own OAuth client, once it has: set once, for
     /// the life of the process (only new settings, that is a restart, can change it).
     client_rejected: std::sync::OnceLock<String>,
+    /// Orgs that refused SOQL on `ExternalClientApplication` (see `eca_lookup`).
+    refused_app_query: eca_lookup::RefusedOrgs,
 }
 
 impl Salesforce {
@@ -126,8 +129,13 @@ impl Salesforce {
                 app_token_wait: settings.app_token_wait,
                 retry_base,
                 client_rejected: std::sync::OnceLock::new(),
+                refused_app_query: eca_lookup::RefusedOrgs::default(),
             }),
         })
+    }
+
+    pub(crate) fn refused_app_query(&self) -> &eca_lookup::RefusedOrgs {
+        &self.inner.refused_app_query
     }
 
     /// Why Salesforce rejects the product's own OAuth client (`salesforce.client_id` /

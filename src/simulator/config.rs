@@ -61,6 +61,11 @@ pub struct OrgConfig {
     /// Collated Composite subrequests run in an order drawn from this seed (see
     /// `simulator::collate`).
     pub collation_seed: u64,
+    /// Whether SOQL on `ExternalClientApplication` answers (most orgs do, though the Object
+    /// Reference lists the object as internal, without query()). Off: such a query answers
+    /// 400 `INVALID_TYPE`, and apps are found only through `GET /apps/oauth/usage` and
+    /// `GET /apps/oauth/credentials/{appId}`.
+    pub eca_soql: bool,
 }
 
 impl Default for OrgConfig {
@@ -82,6 +87,7 @@ impl OrgConfig {
             client_secret_in_rest_api: true,
             app_propagation_grants: 0,
             collation_seed: 0,
+            eca_soql: true,
         }
     }
 }

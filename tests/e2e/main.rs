@@ -5,6 +5,7 @@ mod bounded;
 mod commands;
 mod crash;
 mod dialogue;
+mod dialogue_apps;
 mod evolve;
 mod faults;
 mod hardening;
