@@ -51,6 +51,10 @@ pub enum ErrorCode {
     /// (`salesforce.client_id` / `client_secret`): a process-wide condition (issue 16 item 2).
     #[serde(rename = "oauth_client_rejected")]
     OAuthClientRejected,
+    /// Salesforce refused an object permission because it depends on another the field list
+    /// does not imply (`FIELD_INTEGRITY_EXCEPTION` "… depends on permission(s): …"), one
+    /// outside connectord's dependency table (issue 21 item 6).
+    PermissionDependencyMissing,
 }
 
 impl ErrorCode {
@@ -75,6 +79,7 @@ impl ErrorCode {
         Self::IntegrationProfileMissing,
         Self::IntegrationUserDeactivated,
         Self::OAuthClientRejected,
+        Self::PermissionDependencyMissing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -99,6 +104,7 @@ impl ErrorCode {
             Self::IntegrationProfileMissing => "integration_profile_missing",
             Self::IntegrationUserDeactivated => "integration_user_deactivated",
             Self::OAuthClientRejected => "oauth_client_rejected",
+            Self::PermissionDependencyMissing => "permission_dependency_missing",
         }
     }
 
@@ -119,6 +125,7 @@ impl ErrorCode {
                 | Self::IntegrationProfileMissing
                 | Self::IntegrationUserDeactivated
                 | Self::OAuthClientRejected
+                | Self::PermissionDependencyMissing
         )
     }
 
@@ -182,6 +189,9 @@ impl ErrorCode {
             }
             Self::OAuthClientRejected => {
                 "fix salesforce.client_id and salesforce.client_secret (the product's own OAuth client), then restart connectord"
+            }
+            Self::PermissionDependencyMissing => {
+                "add a field of the object the message names to the connection (`connectord connection fields ID --field Object.Field`) so connectord grants read on it, and report the dependency so it joins connectord's table"
             }
         }
     }

@@ -15,8 +15,12 @@ pub struct AccessWork {
     pub create_user: bool,
     pub assign_license: bool,
     pub create_permission_set: bool,
-    /// Objects to grant read on.
+    /// Objects to grant read on (dependencies first).
     pub grant_objects: Vec<String>,
+    /// Which of `grant_objects` no field is on: granted because another object needs them
+    /// (`"Account (needed by Contact)"`), see `reconcile::dependencies`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<String>,
     /// Object permissions that grant more than read: set back to read only.
     pub restrict_objects: Vec<String>,
     /// Object permissions for objects no longer needed.

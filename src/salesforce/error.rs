@@ -156,6 +156,13 @@ pub enum SalesforceError {
         "Salesforce rejects connectord's own OAuth client ({code}: {description}); fix salesforce.client_id and salesforce.client_secret, then restart connectord"
     )]
     OAuthClientRejected { code: String, description: String },
+
+    /// `FIELD_INTEGRITY_EXCEPTION` "Permission Read X depends on permission(s): Read Y": the
+    /// org requires an object permission the field list does not imply (issue 21 item 6).
+    #[error(
+        "Salesforce requires another object permission first ({message}); add a field of the object it names to the connection's fields so connectord grants read on it"
+    )]
+    PermissionDependencyMissing { message: String },
 }
 
 fn join_failures(failures: &[ComponentFailure]) -> String {
@@ -189,6 +196,7 @@ impl SalesforceError {
             Self::AppTokenRefused { .. } => ErrorCode::AppTokenRefused,
             Self::IntegrationProfileMissing { .. } => ErrorCode::IntegrationProfileMissing,
             Self::OAuthClientRejected { .. } => ErrorCode::OAuthClientRejected,
+            Self::PermissionDependencyMissing { .. } => ErrorCode::PermissionDependencyMissing,
             Self::SessionExpired
             | Self::Unavailable { .. }
             | Self::BadResponse { .. }

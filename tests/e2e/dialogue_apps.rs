@@ -79,3 +79,22 @@ async fn an_org_that_answers_the_app_query_is_never_sent_to_the_usage_list(pool:
     assert_eq!(org.api_calls().get("oauth_usage"), 0);
     assert_eq!(org.eca_soql_refusals(), 0);
 }
+
+/// Issue 21 item 6: Read Contact needs Read Account. A connection that names only Contact
+/// fields is granted object Read on Account too (no Account field), and the org accepts it.
+#[sqlx::test(migrations = "./migrations")]
+async fn contact_fields_alone_are_granted_with_read_on_account_which_salesforce_requires(
+    pool: PgPool,
+) {
+    let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
+    let org = world.org("org1");
+    let id = world.add("contacts", &org, &["Contact.Email"], true).await;
+    ready(&world, id).await;
+    let status = world.status(id).await;
+    let ps = status.permission_set_id.expect("a permission set");
+    let snap = org.snapshot();
+    let objects: Vec<String> = snap.objects_granted(&ps).into_iter().collect();
+    assert_eq!(objects, ["Account", "Contact"]);
+    let fields: Vec<String> = snap.fields_granted(&ps).into_iter().collect();
+    assert_eq!(fields, ["Contact.Email"]);
+}
