@@ -17,7 +17,8 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 }
 
 /// The org holds exactly one app, one active integration user and one permission set that
-/// grants read on exactly `fields` (and their objects), assigned to that user.
+/// grants read on exactly `fields` (and their objects, with their dependencies), assigned to
+/// that user.
 pub fn assert_exactly_one_connection(org: &OrgHandle, fields: &[&str]) {
     let snap = org.snapshot();
     let users = snap.active_integration_users();
@@ -37,9 +38,17 @@ pub fn assert_exactly_one_connection(org: &OrgHandle, fields: &[&str]) {
         .filter(|f| *f != "Account.Name")
         .collect();
     assert_eq!(snap.fields_granted(&ps.id), set(&permissioned));
+    // And the objects those objects need Read on (Read Contact needs Read Account).
     let objects: BTreeSet<String> = fields
         .iter()
-        .map(|f| f.split('.').next().unwrap().to_owned())
+        .map(|f| f.split('.').next().unwrap())
+        .flat_map(|o| {
+            connectord::reconcile::dependencies::read_needs(o)
+                .iter()
+                .copied()
+                .chain([o])
+        })
+        .map(str::to_owned)
         .collect();
     assert_eq!(snap.objects_granted(&ps.id), objects);
     for grant in snap
