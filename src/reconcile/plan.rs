@@ -17,8 +17,7 @@ pub struct AccessWork {
     pub create_permission_set: bool,
     /// Objects to grant read on (dependencies first).
     pub grant_objects: Vec<String>,
-    /// Which of `grant_objects` no field is on: granted because another object needs them
-    /// (`"Account (needed by Contact)"`), see `reconcile::dependencies`.
+    /// `grant_objects` needed only by others (`"Account (needed by Contact)"`, `dependencies`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<String>,
     /// Object permissions that grant more than read: set back to read only.

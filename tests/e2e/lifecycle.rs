@@ -3,6 +3,8 @@
 use std::collections::BTreeSet;
 
 use connectord::reconcile::Outcome;
+use connectord::reconcile::dependencies::objects_needed;
+use connectord::reconcile::model::FieldName;
 use connectord::simulator::{OrgHandle, SimulatorConfig};
 use connectord::store::{self, Phase};
 use sqlx::PgPool;
@@ -38,18 +40,9 @@ pub fn assert_exactly_one_connection(org: &OrgHandle, fields: &[&str]) {
         .filter(|f| *f != "Account.Name")
         .collect();
     assert_eq!(snap.fields_granted(&ps.id), set(&permissioned));
-    // And the objects those objects need Read on (Read Contact needs Read Account).
-    let objects: BTreeSet<String> = fields
-        .iter()
-        .map(|f| f.split('.').next().unwrap())
-        .flat_map(|o| {
-            connectord::reconcile::dependencies::read_needs(o)
-                .iter()
-                .copied()
-                .chain([o])
-        })
-        .map(str::to_owned)
-        .collect();
+    // And the objects those need Read on (Read Contact needs Read Account).
+    let parsed = fields.iter().filter_map(|f| FieldName::parse(f)).collect();
+    let objects: BTreeSet<String> = objects_needed(&parsed).into_iter().collect();
     assert_eq!(snap.objects_granted(&ps.id), objects);
     for grant in snap
         .field_permissions
