@@ -67,6 +67,11 @@ pub struct OrgConfig {
     /// Refresh-token rotation: each redeemed refresh token answers a new one and stops working
     /// (`invalid_grant` if it is sent again).
     pub rotate_refresh_tokens: bool,
+    /// Whether SOQL on `ExternalClientApplication` answers (most orgs do, though the Object
+    /// Reference lists the object as internal, without query()). Off: such a query answers
+    /// 400 `INVALID_TYPE`, and apps are found only through `GET /apps/oauth/usage` and
+    /// `GET /apps/oauth/credentials/{appId}`.
+    pub eca_soql: bool,
 }
 
 impl Default for OrgConfig {
@@ -90,6 +95,7 @@ impl OrgConfig {
             collation_seed: 0,
             newest_api_version: super::rest::MAX_VERSION,
             rotate_refresh_tokens: false,
+            eca_soql: true,
         }
     }
 }

@@ -83,3 +83,58 @@ pub fn credentials(
     };
     Ok((StatusCode::OK, Some(body)))
 }
+
+/// `GET /apps/oauth/usage?page=N&pageSize=M` (Connect REST "OAuth Usage", API 59.0+): the
+/// org's External Client Apps, a page at a time (`page` from 0, `pageSize` 100 by default),
+/// each with `developerName`, `identifier` (its id) and `name`. Salesforce lists the apps that
+/// have OAuth usage data; the simulator lists every app that has an OAuth consumer.
+pub fn usage(ctx: &mut Ctx, query: &std::collections::HashMap<String, String>) -> Answer {
+    let version: f64 = ctx.version.parse().unwrap_or(0.0);
+    if version < 59.0 {
+        return Err(SfError::not_found());
+    }
+    if !ctx.actor.admin {
+        return Err(SfError::new(
+            StatusCode::FORBIDDEN,
+            "INSUFFICIENT_ACCESS",
+            "You don't have permission to view OAuth usage.",
+        ));
+    }
+    let number = |key: &str, default: usize| -> Result<usize, SfError> {
+        query.get(key).map_or(Ok(default), |v| {
+            v.parse().map_err(|_| {
+                SfError::bad_request(
+                    "ILLEGAL_QUERY_PARAMETER_VALUE",
+                    format!("Invalid value for {key}: {v}"),
+                )
+            })
+        })
+    };
+    let page = number("page", 0)?;
+    let size = number("pageSize", 100)?.clamp(1, 100);
+    let mut apps: Vec<&EcaBundle> = ctx
+        .state
+        .data
+        .ecas
+        .values()
+        .filter(|b| b.global_oauth.is_some())
+        .collect();
+    apps.sort_by(|a, b| a.developer_name.cmp(&b.developer_name));
+    let listed: Vec<Value> = apps
+        .iter()
+        .skip(page.saturating_mul(size))
+        .take(size)
+        .map(|b| json!({"developerName": b.developer_name, "identifier": b.id, "name": b.label}))
+        .collect();
+    let base = format!("/services/data/v{}/apps/oauth/usage", ctx.version);
+    let more = apps.len() > (page + 1).saturating_mul(size);
+    let next = more.then(|| format!("{base}?page={}&pageSize={size}", page + 1));
+    Ok((
+        StatusCode::OK,
+        Some(json!({
+            "apps": listed,
+            "currentPageUrl": format!("{base}?page={page}&pageSize={size}"),
+            "nextPageUrl": next,
+        })),
+    ))
+}

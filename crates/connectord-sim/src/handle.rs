@@ -266,6 +266,16 @@ impl OrgHandle {
         self.org.lock().config.client_secret_in_rest_api = on;
     }
 
+    /// Whether SOQL on `ExternalClientApplication` answers (off: 400 `INVALID_TYPE`).
+    pub fn set_eca_soql(&self, on: bool) {
+        self.org.lock().config.eca_soql = on;
+    }
+
+    /// How many SOQL queries on `ExternalClientApplication` were refused so far.
+    pub fn eca_soql_refusals(&self) -> u64 {
+        self.org.lock().eca_soql_refusals
+    }
+
     /// The first `grants` client-credentials grants of each app deployed from now on answer
     /// `invalid_grant` ("app is not yet available"), as a new app propagates.
     pub fn set_app_propagation_grants(&self, grants: u32) {

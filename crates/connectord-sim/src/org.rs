@@ -206,6 +206,8 @@ pub struct OrgState {
     /// Consumer key → client-credentials grants still refused while the new app propagates
     /// (`OrgConfig::app_propagation_grants`).
     pub propagating: HashMap<String, u32>,
+    /// SOQL queries on `ExternalClientApplication` refused (`OrgConfig::eca_soql` off).
+    pub eca_soql_refusals: u64,
 }
 
 impl std::fmt::Debug for OrgState {

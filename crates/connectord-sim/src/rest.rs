@@ -56,6 +56,7 @@ pub fn kind_of(method: &Method, segments: &[&str]) -> &'static str {
         (["metadata", "deployRequest"], _) => "deploy",
         (["metadata", "deployRequest", _], "PATCH") => "deploy_cancel",
         (["metadata", ..], _) => "deploy_status",
+        (["apps", "oauth", "usage", ..], _) => "oauth_usage",
         (["apps", ..], _) => "oauth_credentials",
         _ => "other",
     }
@@ -87,6 +88,7 @@ pub fn route(ctx: &mut Ctx, call: &Call) -> Answer {
         }
         (["metadata", "deployRequest", id], "GET") => metadata::status(ctx, id, &call.query),
         (["metadata", "deployRequest", id], "PATCH") => metadata::cancel(ctx, id, call.body),
+        (["apps", "oauth", "usage"], "GET") => connect::usage(ctx, &call.query),
         (["apps", "oauth", "credentials", app], "GET") => connect::consumers(ctx, app),
         (["apps", "oauth", "credentials", app, consumer], "GET") => {
             connect::credentials(ctx, app, consumer, call.query.get("part"))

@@ -70,6 +70,7 @@ pub fn seed(config: &OrgConfig, code: u32, instance_url: Url) -> OrgState {
         deploys: HashMap::new(),
         cursors: HashMap::new(),
         propagating: HashMap::new(),
+        eca_soql_refusals: 0,
     };
     let mut s = Seeder { state };
     let seats = config.integration_licenses;

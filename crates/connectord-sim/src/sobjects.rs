@@ -176,6 +176,20 @@ pub fn query(ctx: &mut Ctx, q: Option<&String>) -> Answer {
         ));
     };
     let parsed = soql::parse(text)?;
+    if !ctx.state.config.eca_soql
+        && parsed
+            .from
+            .eq_ignore_ascii_case("ExternalClientApplication")
+    {
+        ctx.state.eca_soql_refusals += 1;
+        return Err(SfError::bad_request(
+            "INVALID_TYPE",
+            format!(
+                "sObject type '{}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.",
+                parsed.from
+            ),
+        ));
+    }
     let (records, total) = soql::execute(&ctx.state.data, &ctx.actor, &parsed, text, &ctx.version)?;
     let cursor = Cursor {
         records,

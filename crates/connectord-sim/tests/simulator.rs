@@ -3,6 +3,8 @@
 
 #[path = "simulator/collections.rs"]
 mod collections;
+#[path = "simulator/dependencies.rs"]
+mod dependencies;
 #[path = "simulator/deploy.rs"]
 mod deploy;
 #[path = "simulator/faults.rs"]

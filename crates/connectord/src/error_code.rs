@@ -53,6 +53,10 @@ pub enum ErrorCode {
     OAuthClientRejected,
     /// The org does not offer the configured `salesforce.api_version` (issue 17 item 5).
     ApiVersionUnavailable,
+    /// Salesforce refused an object permission because it depends on another the field list
+    /// does not imply (`FIELD_INTEGRITY_EXCEPTION` "… depends on permission(s): …"), one
+    /// outside connectord's dependency table (issue 21 item 6).
+    PermissionDependencyMissing,
 }
 
 impl ErrorCode {
@@ -78,6 +82,7 @@ impl ErrorCode {
         Self::IntegrationUserDeactivated,
         Self::OAuthClientRejected,
         Self::ApiVersionUnavailable,
+        Self::PermissionDependencyMissing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -103,6 +108,7 @@ impl ErrorCode {
             Self::IntegrationUserDeactivated => "integration_user_deactivated",
             Self::OAuthClientRejected => "oauth_client_rejected",
             Self::ApiVersionUnavailable => "api_version_unavailable",
+            Self::PermissionDependencyMissing => "permission_dependency_missing",
         }
     }
 
@@ -124,6 +130,7 @@ impl ErrorCode {
                 | Self::IntegrationUserDeactivated
                 | Self::OAuthClientRejected
                 | Self::ApiVersionUnavailable
+                | Self::PermissionDependencyMissing
         )
     }
 
@@ -190,6 +197,9 @@ impl ErrorCode {
             }
             Self::ApiVersionUnavailable => {
                 "set salesforce.api_version to a version the org offers (the message lists the newest), or wait for the org's upgrade"
+            }
+            Self::PermissionDependencyMissing => {
+                "add a field of the object the message names to the connection (`connectord connection fields ID --field Object.Field`) so connectord grants read on it, and report the dependency so it joins connectord's table"
             }
         }
     }

@@ -4,6 +4,8 @@
 #[path = "salesforce_client/support.rs"]
 mod support;
 
+#[path = "salesforce_client/apps.rs"]
+mod apps;
 #[path = "salesforce_client/auth.rs"]
 mod auth;
 #[path = "salesforce_client/credentials.rs"]

@@ -107,6 +107,55 @@ fn depends(flag: &str, needs: &[&str], record: &Record, label: &str) -> Result<(
     .with_fields([flag]))
 }
 
+/// Read on the first object needs Read on the others in the same permission set (standard
+/// objects; the simulator's own statement of the rule, see `docs/simulator.md`).
+const READ_NEEDS: [(&str, &str); 4] = [
+    ("Contact", "Account"),
+    ("Opportunity", "Account"),
+    ("Case", "Account"),
+    ("Contract", "Account"),
+];
+
+fn plural(label: &str) -> String {
+    match label.strip_suffix('y') {
+        Some(stem) => format!("{stem}ies"),
+        None => format!("{label}s"),
+    }
+}
+
+/// `FIELD_INTEGRITY_EXCEPTION` "Permission Read Contacts depends on permission(s): Read
+/// Accounts" when the permission set does not read what `sobject` needs.
+fn read_dependencies(data: &Data, sobject: &str, record: &Record) -> Result<(), SfError> {
+    if !bool_field(record, "PermissionsRead") {
+        return Ok(());
+    }
+    let parent = str_field(record, "ParentId");
+    let missing: Vec<String> = READ_NEEDS
+        .iter()
+        .filter(|(o, _)| *o == sobject)
+        .filter(|(_, need)| {
+            !data.table("ObjectPermissions").iter().any(|p| {
+                str_field(p, "ParentId") == parent
+                    && str_field(p, "SobjectType") == Some(*need)
+                    && bool_field(p, "PermissionsRead")
+            })
+        })
+        .map(|(_, need)| format!("Read {}", plural(need)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(SfError::bad_request(
+        "FIELD_INTEGRITY_EXCEPTION",
+        format!(
+            "Permission Read {} depends on permission(s): {}",
+            plural(sobject),
+            missing.join(", ")
+        ),
+    )
+    .with_fields(["PermissionsRead"]))
+}
+
 /// `Ok(false)`: the row grants nothing, so Salesforce does not keep it.
 pub fn object_permission(
     data: &Data,
@@ -124,6 +173,7 @@ pub fn object_permission(
         new,
         "Modify All",
     )?;
+    read_dependencies(data, sobject, new)?;
     if old.is_none() {
         let parent = str_field(new, "ParentId");
         if let Some(dup) = data.table("ObjectPermissions").iter().find(|p| {

@@ -3,6 +3,7 @@
 
 mod access;
 pub mod app_policy;
+pub mod dependencies;
 mod failure;
 pub mod fence;
 mod grant;
@@ -21,6 +22,8 @@ pub mod steps;
 pub use holder::Holder;
 pub use pass::{Outcome, Reconciler};
 
+#[cfg(test)]
+mod plan_dependency_tests;
 #[cfg(test)]
 mod plan_revocation_tests;
 #[cfg(test)]

@@ -38,6 +38,11 @@ pub struct ObservedPermissionSet {
 
 /// The queries that find a set's components by name, as Composite subrequests.
 pub fn queries(names: &SetNames) -> Vec<Subrequest> {
+    queries_for(names, true)
+}
+
+/// [`queries`], without the app's SOQL read when `with_app` is false (an org that refuses it).
+fn queries_for(names: &SetNames, with_app: bool) -> Vec<Subrequest> {
     let username = soql_literal(&names.username);
     let soql = [
         (
@@ -73,6 +78,7 @@ pub fn queries(names: &SetNames) -> Vec<Subrequest> {
         ("appPolicy", app_policy::query(names)),
     ];
     soql.into_iter()
+        .filter(|(reference, _)| with_app || *reference != "app")
         .map(|(reference, q)| Subrequest::new(Method::GET, query_path(&q), reference))
         .collect()
 }
@@ -85,10 +91,29 @@ pub fn query_path(soql: &str) -> String {
 
 /// Runs the five queries in one call.
 pub async fn observe(org: &Org, names: &SetNames) -> Result<Observation, SalesforceError> {
-    let answers = org.composite(false, queries(names)).await?;
+    observe_known(org, names, None).await
+}
+
+/// [`observe`], knowing the app id recorded for the set (if any). An org that refuses SOQL
+/// on `ExternalClientApplication` (`INVALID_TYPE`) has its app found through documented
+/// resources instead (`Org::find_app_without_soql`), in this pass and every later one.
+pub async fn observe_known(
+    org: &Org,
+    names: &SetNames,
+    known_app: Option<&str>,
+) -> Result<Observation, SalesforceError> {
+    let mut without_soql = org.app_query_refused();
+    let answers = org
+        .composite(false, queries_for(names, !without_soql))
+        .await?;
     let mut observation = Observation::default();
     for answer in answers {
         if let Some(error) = answer.error() {
+            if answer.reference_id == "app" {
+                org.note_app_query_error(error)?;
+                without_soql = true;
+                continue;
+            }
             if answer.reference_id == "appPolicy" && unsupported(&error) {
                 warn!(error = %error, "the app's OAuth policy cannot be read: not compared");
                 observation.app_policy_unreadable = true;
@@ -113,16 +138,15 @@ pub async fn observe(org: &Org, names: &SetNames) -> Result<Observation, Salesfo
             _ => {}
         }
     }
+    if without_soql {
+        observation.app = org.find_app_without_soql(&names.app, known_app).await?;
+    }
     Ok(observation)
 }
 
 /// The org does not know the object or a field the read names.
 fn unsupported(error: &SalesforceError) -> bool {
-    match error {
-        SalesforceError::UnknownField { .. } => true,
-        SalesforceError::Rejected { code, .. } => code == "INVALID_TYPE",
-        _ => false,
-    }
+    crate::salesforce::eca_lookup::is_unsupported_read(error)
 }
 
 fn records(body: &Value) -> Vec<Value> {

@@ -263,7 +263,7 @@ impl Reconciler {
                 return Err(StepError::Interrupted);
             }
             let names = SetNames::of(id, set);
-            let seen = observe::observe(executor.org, &names).await?;
+            let seen = observe::observe_known(executor.org, &names, set.app.as_deref()).await?;
             let drift = observe::apply(set, seen);
             record::save_set(&self.pool, id, set).await?;
             if !drift.is_empty() && set.role == Role::Active {

@@ -15,8 +15,11 @@ pub struct AccessWork {
     pub create_user: bool,
     pub assign_license: bool,
     pub create_permission_set: bool,
-    /// Objects to grant read on.
+    /// Objects to grant read on (dependencies first).
     pub grant_objects: Vec<String>,
+    /// `grant_objects` needed only by others (`"Account (needed by Contact)"`, `dependencies`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<String>,
     /// Object permissions that grant more than read: set back to read only.
     pub restrict_objects: Vec<String>,
     /// Object permissions for objects no longer needed.

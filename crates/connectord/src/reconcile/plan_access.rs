@@ -1,7 +1,8 @@
 //! The access work the planner asks for: what building or repairing a set's access takes, and
 //! what narrowing the set in service takes (the grants the desired fields no longer need).
 
-use super::model::{ComponentSet, Desired, PermissionSetState, objects_of};
+use super::dependencies::{granted_for_dependencies, objects_needed};
+use super::model::{ComponentSet, Desired, PermissionSetState};
 use super::plan::AccessWork;
 
 pub(super) fn access_work(set: &ComponentSet) -> AccessWork {
@@ -11,17 +12,19 @@ pub(super) fn access_work(set: &ComponentSet) -> AccessWork {
         fields: vec![],
     };
     let ps = set.permission_set.as_ref().unwrap_or(&empty);
-    let wanted_objects = objects_of(&set.fields);
+    let wanted_objects = objects_needed(&set.fields);
     let wants_object = |o: &str| wanted_objects.iter().any(|w| w.eq_ignore_ascii_case(o));
+    let grant_objects: Vec<String> = wanted_objects
+        .iter()
+        .filter(|w| !ps.objects.iter().any(|g| g.object.eq_ignore_ascii_case(w)))
+        .cloned()
+        .collect();
     AccessWork {
         create_user: set.user.is_none(),
         assign_license: set.license.is_none(),
         create_permission_set: set.permission_set.is_none(),
-        grant_objects: wanted_objects
-            .iter()
-            .filter(|w| !ps.objects.iter().any(|g| g.object.eq_ignore_ascii_case(w)))
-            .cloned()
-            .collect(),
+        dependencies: granted_for_dependencies(&set.fields, &grant_objects),
+        grant_objects,
         restrict_objects: ps
             .objects
             .iter()
@@ -58,12 +61,12 @@ pub(super) fn access_work(set: &ComponentSet) -> AccessWork {
 
 /// What revoking the grants of `active` that `desired` no longer needs takes: field
 /// permissions of fields not required any more, object permissions of objects none of the
-/// required fields is on.
+/// required fields is on (nor needed by one of those, see `reconcile::dependencies`).
 pub(super) fn narrowing(active: &ComponentSet, desired: &Desired) -> AccessWork {
     let Some(ps) = active.permission_set.as_ref() else {
         return AccessWork::default();
     };
-    let objects = objects_of(&desired.fields);
+    let objects = objects_needed(&desired.fields);
     AccessWork {
         revoke_fields: ps
             .fields

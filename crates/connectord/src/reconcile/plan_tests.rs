@@ -34,7 +34,7 @@ pub(super) fn off() -> Desired {
 /// A complete, verified set granting exactly `names`.
 pub(super) fn complete(serial: i32, role: Role, names: &[&str]) -> ComponentSet {
     let f = fields(names);
-    let objects = objects_of(&f)
+    let objects = super::dependencies::objects_needed(&f)
         .into_iter()
         .enumerate()
         .map(|(i, object)| ObjectGrant {
@@ -114,7 +114,7 @@ pub(super) fn kinds(plan: &Plan) -> Vec<String> {
         .collect()
 }
 
-fn ensure_work(plan: &Plan) -> &AccessWork {
+pub(super) fn ensure_work(plan: &Plan) -> &AccessWork {
     plan.steps
         .iter()
         .find_map(|s| match s {

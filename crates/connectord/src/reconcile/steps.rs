@@ -103,12 +103,6 @@ pub struct Executor<'a> {
     pub secrets: HashMap<i32, (String, SecretString)>,
 }
 
-#[derive(Deserialize)]
-struct IdRow {
-    #[serde(rename = "Id")]
-    id: String,
-}
-
 impl Executor<'_> {
     /// Takes one step; `known` reflects everything that was done, even when it fails midway.
     pub async fn take(
@@ -159,8 +153,8 @@ impl Executor<'_> {
                 let app = match outcome.id_of("ExternalClientApplication", &names.app) {
                     Some(id) => Some(id.to_owned()),
                     None => {
-                        let found: Vec<IdRow> = self.org.query(&app_query(&names.app)).await?;
-                        found.into_iter().next().map(|r| r.id)
+                        let soql = app_query(&names.app);
+                        self.org.find_app(&soql, &names.app, None).await?
                     }
                 };
                 let set = set_mut(known, *serial);

@@ -162,6 +162,13 @@ pub enum SalesforceError {
         "the org does not offer Salesforce API version {configured} (its newest is {newest}); nothing else was sent to it: set salesforce.api_version to a version the org offers"
     )]
     ApiVersionUnavailable { configured: String, newest: String },
+
+    /// `FIELD_INTEGRITY_EXCEPTION` "Permission Read X depends on permission(s): Read Y": the
+    /// org requires an object permission the field list does not imply (issue 21 item 6).
+    #[error(
+        "Salesforce requires another object permission first ({message}); add a field of the object it names to the connection's fields so connectord grants read on it"
+    )]
+    PermissionDependencyMissing { message: String },
 }
 
 fn join_failures(failures: &[ComponentFailure]) -> String {
@@ -195,8 +202,8 @@ impl SalesforceError {
             Self::AppTokenRefused { .. } => ErrorCode::AppTokenRefused,
             Self::IntegrationProfileMissing { .. } => ErrorCode::IntegrationProfileMissing,
             Self::OAuthClientRejected { .. } => ErrorCode::OAuthClientRejected,
-
             Self::ApiVersionUnavailable { .. } => ErrorCode::ApiVersionUnavailable,
+            Self::PermissionDependencyMissing { .. } => ErrorCode::PermissionDependencyMissing,
             Self::SessionExpired
             | Self::Unavailable { .. }
             | Self::BadResponse { .. }

@@ -88,6 +88,14 @@ pub(crate) fn bad_body(status: u16, body: &[u8], e: &serde_json::Error) -> Sales
     SalesforceError::BadResponse { status, detail }
 }
 
+/// A `FIELD_INTEGRITY_EXCEPTION` message about a permission another one needs ("Permission
+/// Read Contacts depends on permission(s): Read Accounts").
+pub(crate) fn is_permission_dependency(message: &str) -> bool {
+    message
+        .to_ascii_lowercase()
+        .contains("depends on permission")
+}
+
 /// Maps one Salesforce `{errorCode, message, fields}` to a variant.
 pub(crate) fn from_api_error(status: u16, error: ApiError) -> SalesforceError {
     let ApiError {
@@ -118,6 +126,9 @@ pub(crate) fn from_api_error(status: u16, error: ApiError) -> SalesforceError {
         | "INVALID_FIELD_FOR_INSERT_UPDATE" => {
             let field = fields.first().cloned().unwrap_or_default();
             SalesforceError::UnknownField { field, message }
+        }
+        "FIELD_INTEGRITY_EXCEPTION" if is_permission_dependency(&message) => {
+            SalesforceError::PermissionDependencyMissing { message }
         }
         "LICENSE_LIMIT_EXCEEDED" | "NO_AVAILABLE_LICENSES" => {
             SalesforceError::LicenseUnavailable { message }
@@ -158,6 +169,20 @@ pub(crate) fn from_oauth_error(status: u16, error: &str, description: &str) -> S
 mod tests {
     use super::*;
     use crate::error_code::ErrorCode;
+
+    #[test]
+    fn a_permission_dependency_is_its_own_code_other_integrity_errors_are_not() {
+        let e = from_response(
+            400,
+            br#"[{"message":"Permission Read Contacts depends on permission(s): Read Accounts","errorCode":"FIELD_INTEGRITY_EXCEPTION","fields":["PermissionsRead"]}]"#,
+        );
+        assert_eq!(e.error_code(), ErrorCode::PermissionDependencyMissing);
+        let e = from_response(
+            400,
+            br#"[{"message":"The API name can only contain underscores","errorCode":"FIELD_INTEGRITY_EXCEPTION"}]"#,
+        );
+        assert!(matches!(e, SalesforceError::Rejected { .. }), "{e:?}");
+    }
 
     #[test]
     fn an_array_body_maps_by_its_first_error_code() {

@@ -8,9 +8,9 @@
 //! `NAME.scratch.my.salesforce.com`). `http://127.0.0.1:PORT` / `http://localhost:PORT` only
 //! when `salesforce.allow_loopback_http` is set (tests and the demo).
 //!
-//! Government Cloud orgs are recognised by host (a host under
-//! `salesforce.government_cloud_domains`, or a label equal to one of
-//! `salesforce.government_cloud_instances`) and refused with
+//! Government Cloud Plus orgs are recognised by host (a host under
+//! `salesforce.government_cloud_domains`, `*.my.salesforce.mil` by default, or a label equal to
+//! one of `salesforce.government_cloud_instances`, empty by default) and refused with
 //! [`SalesforceError::GovernmentCloudUnsupported`] before anything else is checked. Sources for
 //! the defaults are in `docs/bad-input.md` ("Government Cloud").
 
@@ -24,8 +24,10 @@ pub const DEFAULT_ALLOWED_DOMAINS: [&str; 1] = ["my.salesforce.com"];
 /// Default `salesforce.government_cloud_domains` (keep in step with `config/default.toml`).
 pub const DEFAULT_GOVERNMENT_CLOUD_DOMAINS: [&str; 3] =
     ["salesforce.mil", "cloudforce.mil", "crmforce.mil"];
-/// Default `salesforce.government_cloud_instances` (keep in step with `config/default.toml`).
-pub const DEFAULT_GOVERNMENT_CLOUD_INSTANCES: [&str; 2] = ["gs0", "gs1"];
+/// Default `salesforce.government_cloud_instances` (keep in step with `config/default.toml`):
+/// none. `gs0`/`gs1` were here once, but gs0 is Salesforce's download host and the Salesforce
+/// CLI treats `gs1.` as an internal host; no documented instance name marks Government Cloud.
+pub const DEFAULT_GOVERNMENT_CLOUD_INSTANCES: [&str; 0] = [];
 
 /// The rules an instance URL must pass. Built once from the settings.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -84,9 +84,7 @@ fn government_cloud_hosts_are_refused_with_their_own_code_and_reason() {
     for gov in [
         "https://agency.my.salesforce.mil",
         "https://agency.lightning.crmforce.mil",
-        "https://gs0.salesforce.com",
-        "https://agency.gs0.my.salesforce.com",
-        "https://gs1.my.salesforce.com",
+        "https://agency--uat.sandbox.my.salesforce.mil",
         "http://agency.my.salesforce.mil",
     ] {
         assert_eq!(
@@ -98,6 +96,31 @@ fn government_cloud_hosts_are_refused_with_their_own_code_and_reason() {
     let e = check("https://agency.my.salesforce.mil", false).unwrap_err();
     assert!(e.to_string().contains("Government Cloud"), "{e}");
     assert!(e.to_string().contains("agency.my.salesforce.mil"), "{e}");
+}
+
+#[test]
+fn a_my_domain_named_gs0_or_gs1_is_not_mistaken_for_government_cloud() {
+    // gs0 is Salesforce's download host and sfdx-core treats `gs1.` as internal: neither label
+    // is a documented Government Cloud marker, so an ordinary My Domain with it is accepted.
+    for host in [
+        "https://gs0.my.salesforce.com",
+        "https://gs1.my.salesforce.com",
+        "https://acme-gs1.my.salesforce.com",
+    ] {
+        assert!(check(host, false).is_ok(), "{host}");
+    }
+}
+
+#[test]
+fn an_instance_label_still_marks_government_cloud_when_configured() {
+    let policy = InstancePolicy {
+        government_cloud_instances: vec!["gov9".into()],
+        ..InstancePolicy::default()
+    };
+    let e = policy
+        .check(&Url::parse("https://agency.gov9.my.salesforce.com").unwrap())
+        .unwrap_err();
+    assert_eq!(e.error_code(), ErrorCode::GovernmentCloudUnsupported);
 }
 
 #[test]

@@ -17,6 +17,7 @@ mod auth;
 mod composite;
 mod credentials;
 pub mod eca;
+pub mod eca_lookup;
 mod error;
 mod error_body;
 mod http;
@@ -100,6 +101,8 @@ struct Shared {
     sessions: Arc<sessions::Sessions>,
     /// `salesforce.session_timeout`: how long a cached admin access token is reused.
     session_timeout: Duration,
+    /// Orgs that refused SOQL on `ExternalClientApplication` (see `eca_lookup`).
+    refused_app_query: Arc<eca_lookup::RefusedOrgs>,
 }
 
 impl Salesforce {
@@ -146,8 +149,13 @@ impl Salesforce {
                 client_rejected: std::sync::OnceLock::new(),
                 sessions: Arc::default(),
                 session_timeout: settings.session_timeout,
+                refused_app_query: Arc::default(),
             }),
         })
+    }
+
+    pub(crate) fn refused_app_query(&self) -> &eca_lookup::RefusedOrgs {
+        self.inner.refused_app_query.as_ref()
     }
 
     /// Why Salesforce rejects the product's own OAuth client (`salesforce.client_id` /

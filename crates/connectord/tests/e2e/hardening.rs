@@ -116,8 +116,8 @@ async fn government_cloud_orgs_are_refused_early_with_a_reason(pool: PgPool) {
     let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
     for (i, url) in [
         "https://agency.my.salesforce.mil",
-        "https://gs0.salesforce.com",
-        "https://agency.gs0.my.salesforce.com",
+        "https://agency.lightning.crmforce.mil",
+        "https://agency--uat.sandbox.my.salesforce.mil",
     ]
     .into_iter()
     .enumerate()

@@ -3,6 +3,8 @@
 use std::collections::BTreeSet;
 
 use connectord::reconcile::Outcome;
+use connectord::reconcile::dependencies::objects_needed;
+use connectord::reconcile::model::FieldName;
 use connectord::store::{self, Phase};
 use connectord_sim::{OrgHandle, SimulatorConfig};
 use sqlx::PgPool;
@@ -17,7 +19,8 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 }
 
 /// The org holds exactly one app, one active integration user and one permission set that
-/// grants read on exactly `fields` (and their objects), assigned to that user.
+/// grants read on exactly `fields` (and their objects, with their dependencies), assigned to
+/// that user.
 pub fn assert_exactly_one_connection(org: &OrgHandle, fields: &[&str]) {
     let snap = org.snapshot();
     let users = snap.active_integration_users();
@@ -37,10 +40,9 @@ pub fn assert_exactly_one_connection(org: &OrgHandle, fields: &[&str]) {
         .filter(|f| *f != "Account.Name")
         .collect();
     assert_eq!(snap.fields_granted(&ps.id), set(&permissioned));
-    let objects: BTreeSet<String> = fields
-        .iter()
-        .map(|f| f.split('.').next().unwrap().to_owned())
-        .collect();
+    // And the objects those need Read on (Read Contact needs Read Account).
+    let parsed = fields.iter().filter_map(|f| FieldName::parse(f)).collect();
+    let objects: BTreeSet<String> = objects_needed(&parsed).into_iter().collect();
     assert_eq!(snap.objects_granted(&ps.id), objects);
     for grant in snap
         .field_permissions

@@ -6,6 +6,7 @@ mod check;
 mod commands;
 mod crash;
 mod dialogue;
+mod dialogue_apps;
 mod evolve;
 mod faults;
 mod grant;

@@ -30,7 +30,7 @@ pub fn settings(login_url: &str) -> SalesforceSettings {
         allow_loopback_http: true,
         allowed_domains: vec!["my.salesforce.com".into()],
         government_cloud_domains: vec!["salesforce.mil".into()],
-        government_cloud_instances: vec!["gs0".into()],
+        government_cloud_instances: vec![],
         ip_relaxation: Default::default(),
         username_domain: "integration.connectord.invalid".into(),
         connect_timeout: Duration::from_secs(2),

@@ -42,6 +42,13 @@ fn record_failure(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
+    if code == "FIELD_INTEGRITY_EXCEPTION"
+        && message
+            .to_ascii_lowercase()
+            .contains("depends on permission")
+    {
+        return Some(SalesforceError::PermissionDependencyMissing { message });
+    }
     match field_of(index) {
         Some(field)
             if code.contains("RESTRICTED_PICKLIST")
@@ -166,4 +173,32 @@ pub(super) fn take_answers(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error_code::ErrorCode;
+
+    #[test]
+    fn a_refused_object_permission_dependency_is_its_own_code_not_an_unknown_field() {
+        let body = serde_json::json!([{
+            "success": false,
+            "errors": [{
+                "statusCode": "FIELD_INTEGRITY_EXCEPTION",
+                "message": "Permission Read Contacts depends on permission(s): Read Accounts",
+                "fields": ["PermissionsRead"]
+            }]
+        }]);
+        let error = record_failure(&body, |_| Some("Contact".to_owned())).expect("an error");
+        assert_eq!(error.error_code(), ErrorCode::PermissionDependencyMissing);
+        assert!(error.to_string().contains("Read Accounts"), "{error}");
+        // Any other integrity error on a grant still names the field.
+        let body = serde_json::json!([{
+            "success": false,
+            "errors": [{"statusCode": "FIELD_INTEGRITY_EXCEPTION", "message": "Field Account.X does not belong to SobjectType Contact"}]
+        }]);
+        let error = record_failure(&body, |_| Some("Account.X".to_owned())).expect("an error");
+        assert_eq!(error.error_code(), ErrorCode::UnknownField);
+    }
 }
