@@ -1,5 +1,5 @@
-//! `connectord-sim`: the Salesforce simulator alone, for local development (the same as
-//! `connectord simulate`).
+//! The Salesforce simulator alone, for local development, without the daemon (the same as
+//! `connectord simulate`): `cargo run -p connectord-sim --example connectord-sim -- --orgs 2`.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;

@@ -1,1 +1,0 @@
-//! The harness connectord's tests and benchmarks share.
