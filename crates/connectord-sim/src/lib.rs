@@ -2,7 +2,7 @@
 //!
 //! Each org has its own listener (its instance URL has no path, like a My Domain URL); a
 //! separate listener plays `login.salesforce.com`. The rules enforced, and where each comes
-//! from, are listed in `docs/simulator.md`.
+//! from, are listed in `crates/connectord-sim/README.md`.
 
 mod access;
 mod collate;

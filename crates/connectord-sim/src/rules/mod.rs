@@ -1,5 +1,5 @@
 //! The rules a real org enforces on the objects connectord writes, each with the error code
-//! Salesforce answers (see `docs/simulator.md` for the sources).
+//! Salesforce answers (see `crates/connectord-sim/README.md` for the sources).
 
 mod permissions;
 mod users;

@@ -108,7 +108,7 @@ fn depends(flag: &str, needs: &[&str], record: &Record, label: &str) -> Result<(
 }
 
 /// Read on the first object needs Read on the others in the same permission set (standard
-/// objects; the simulator's own statement of the rule, see `docs/simulator.md`).
+/// objects; the simulator's own statement of the rule, see `crates/connectord-sim/README.md`).
 const READ_NEEDS: [(&str, &str); 4] = [
     ("Contact", "Account"),
     ("Opportunity", "Account"),
