@@ -1,8 +1,6 @@
 //! The command line of the contract. Each command lives in its own module; this one only
 //! parses and dispatches.
 
-use std::net::SocketAddr;
-
 use clap::{Parser, Subcommand};
 use uuid::Uuid;
 
@@ -85,7 +83,7 @@ pub enum Command {
     Simulate {
         /// Address to listen on, e.g. 127.0.0.1:8443.
         #[arg(long, default_value = "127.0.0.1:0")]
-        listen: SocketAddr,
+        listen: std::net::SocketAddr,
         /// How many orgs to host.
         #[arg(long, default_value_t = 1)]
         orgs: usize,
