@@ -21,6 +21,6 @@ pub mod simulator;
 pub mod slot;
 pub mod store;
 pub mod telemetry;
-pub mod vend;
 #[doc(hidden)]
 pub mod test_hooks;
+pub mod vend;

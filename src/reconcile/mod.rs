@@ -9,6 +9,7 @@ mod holder;
 pub mod model;
 pub mod names;
 pub mod observe;
+pub mod offboard;
 pub mod pacing;
 pub mod pass;
 pub mod plan;

@@ -99,7 +99,10 @@ impl Http {
             attempts = field::Empty,
         );
         let started = std::time::Instant::now();
-        let result = self.send_inner(&method, url, build).instrument(span.clone()).await;
+        let result = self
+            .send_inner(&method, url, build)
+            .instrument(span.clone())
+            .await;
         // Every call, at debug, with the span's method, path, status, attempts and API usage
         // (not only the calls that finally fail).
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

@@ -153,7 +153,10 @@ impl Org {
             // failed for long enough (a frozen process, an unreachable database), stop here.
             if !crate::reconcile::fence::still_held() {
                 tracing::warn!(deploy_id = %id, "lease lost: no longer waiting for the deploy");
-                return Err(SalesforceError::DeployTimedOut { id, canceled: false });
+                return Err(SalesforceError::DeployTimedOut {
+                    id,
+                    canceled: false,
+                });
             }
             let result = self.deploy_status(&status_path).await?;
             if result.done {

@@ -10,6 +10,7 @@ mod faults;
 mod hardening;
 mod lifecycle;
 mod mapping;
+mod offboarding;
 mod operator;
 mod org_change;
 mod panics;

@@ -2,8 +2,8 @@
 //! Each `#[sqlx::test]` gets a fresh database (migrated unless it says otherwise).
 
 mod cli;
-mod definer;
 mod connect_errors;
+mod definer;
 mod due;
 mod fence;
 mod generation;
@@ -12,11 +12,11 @@ mod notify;
 mod remove;
 mod rules;
 mod sealing;
-mod tenant;
-mod tenant_seal;
 #[allow(dead_code)]
 #[path = "../e2e/support.rs"]
 mod support;
+mod tenant;
+mod tenant_seal;
 
 /// Without `DATABASE_URL`, one throwaway PostgreSQL cluster serves this test binary.
 #[ctor::ctor(unsafe)]
