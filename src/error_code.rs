@@ -51,6 +51,9 @@ pub enum ErrorCode {
     /// (`salesforce.client_id` / `client_secret`): a process-wide condition (issue 16 item 2).
     #[serde(rename = "oauth_client_rejected")]
     OAuthClientRejected,
+    /// The proof before `ready` named a required field that the integration user cannot read
+    /// although its permission set grants it (issue 20 item 6).
+    FieldNotReadable,
 }
 
 impl ErrorCode {
@@ -75,6 +78,7 @@ impl ErrorCode {
         Self::IntegrationProfileMissing,
         Self::IntegrationUserDeactivated,
         Self::OAuthClientRejected,
+        Self::FieldNotReadable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -99,6 +103,7 @@ impl ErrorCode {
             Self::IntegrationProfileMissing => "integration_profile_missing",
             Self::IntegrationUserDeactivated => "integration_user_deactivated",
             Self::OAuthClientRejected => "oauth_client_rejected",
+            Self::FieldNotReadable => "field_not_readable",
         }
     }
 
@@ -119,6 +124,7 @@ impl ErrorCode {
                 | Self::IntegrationProfileMissing
                 | Self::IntegrationUserDeactivated
                 | Self::OAuthClientRejected
+                | Self::FieldNotReadable
         )
     }
 
@@ -182,6 +188,9 @@ impl ErrorCode {
             }
             Self::OAuthClientRejected => {
                 "fix salesforce.client_id and salesforce.client_secret (the product's own OAuth client), then restart connectord"
+            }
+            Self::FieldNotReadable => {
+                "an org admin finds what keeps the integration user from reading the named field though its permission set grants it (the user's licence, a field restriction), then `connectord connection reconnect ID`; or drop the field with `connectord connection fields ID --field ...`"
             }
         }
     }

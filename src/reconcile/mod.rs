@@ -14,6 +14,7 @@ pub mod pacing;
 pub mod pass;
 pub mod plan;
 mod plan_access;
+mod proof;
 pub mod record;
 mod repoint;
 pub mod steps;

@@ -193,11 +193,8 @@ impl Executor<'_> {
                     .await?;
                 let (key, secret) = self.credentials(*serial).await?;
                 let set = set_mut(known, *serial);
-                let probe = probe_query(set);
-                let verified = self
-                    .org
-                    .verify_client_credentials(&key, &secret, &probe)
-                    .await;
+                let probe = super::proof::probe_queries(set);
+                let verified = self.org.prove_reads(&key, &secret, &probe).await;
                 set.shape = *to;
                 set.app_policy_drift = false;
                 set.verified = verified.is_ok();
@@ -222,10 +219,8 @@ impl Executor<'_> {
             Step::Verify { serial } => {
                 let (key, secret) = self.credentials(*serial).await?;
                 let set = set_mut(known, *serial);
-                let probe = probe_query(set);
-                self.org
-                    .verify_client_credentials(&key, &secret, &probe)
-                    .await?;
+                let probe = super::proof::probe_queries(set);
+                self.org.prove_reads(&key, &secret, &probe).await?;
                 set.verified = true;
                 record::save_set(self.pool, self.id, set).await?;
                 record::mark_verified(self.pool, self.id, *serial).await?;
@@ -384,17 +379,6 @@ pub fn app_query(app: &str) -> String {
         "SELECT Id FROM ExternalClientApplication WHERE DeveloperName = {}",
         soql_literal(app)
     )
-}
-
-/// The one read that proves a connection: on a granted object, or the user's own record.
-fn probe_query(set: &ComponentSet) -> String {
-    match set.fields.iter().next() {
-        Some(field) => format!("SELECT Id FROM {} LIMIT 1", field.object()),
-        None => {
-            let user = set.user.as_ref().map(|u| u.id.as_str()).unwrap_or_default();
-            format!("SELECT Id FROM User WHERE Id = {}", soql_literal(user))
-        }
-    }
 }
 
 /// The detail of a step's event: what was done, never a secret.

@@ -15,6 +15,7 @@ mod operator;
 mod org_change;
 mod panics;
 mod product_role;
+mod proof;
 mod revocation;
 mod secrets_hygiene;
 mod slots;
