@@ -17,6 +17,7 @@ mod plan_access;
 mod proof;
 pub mod record;
 mod repoint;
+mod retired;
 pub mod steps;
 
 pub use holder::Holder;

@@ -157,6 +157,16 @@ async fn remove(
             })?;
         remnants.extend(left_of(id, &set));
     }
+    let retired = sqlx::query_scalar!(
+        "SELECT retired_user_id FROM connection_state WHERE connection_id = $1",
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .flatten();
+    remnants.extend(
+        retired.map(|user| format!("deactivated integration user ({user}) of an earlier set")),
+    );
     let detail = json!({
         "reason": reason,
         "cause": cause,

@@ -11,7 +11,7 @@ use super::access;
 use super::model::{ComponentSet, Desired, Known, Role, Shape};
 use super::names::{MAX_SERIAL, SetNames, soql_literal};
 use super::plan::Step;
-use super::record;
+use super::{record, retired};
 use crate::salesforce::eca::{self, AppSpec, IpRelaxation};
 use crate::salesforce::{Org, SalesforceError};
 
@@ -138,11 +138,17 @@ impl Executor<'_> {
                 known.sets.push(set);
             }
             Step::EnsureAccess { serial, work } => {
+                let reuse = retired::reusable(self.pool, self.id, known).await?;
                 let set = set_mut(known, *serial);
                 let names = SetNames::of(self.id, set);
-                let result = access::ensure(self.org, &names, self.tenant_id, set, work).await;
+                let reused = reuse.as_deref();
+                let result = access::ensure(self.org, &names, self.tenant_id, set, work, reused);
+                let result = result.await;
                 set.verified = false;
                 record::save_set(self.pool, self.id, set).await?;
+                if reuse.is_some() && set.user.as_ref().map(|u| u.id.as_str()) == reused {
+                    retired::clear(self.pool, self.id).await?;
+                }
                 if let Err(SalesforceError::LicenseUnavailable { message }) = result {
                     return Err(self.licence_shortage(message).await.into());
                 }
@@ -273,6 +279,12 @@ impl Executor<'_> {
                 let set = set_mut(known, *serial);
                 let result = access::teardown(self.org, set, work).await;
                 record::save_set(self.pool, self.id, set).await?;
+                let deactivated = set.user.as_ref().filter(|u| !u.active).map(|u| &u.id);
+                if let (Some(user), Some(org)) = (deactivated, self.org.org_id()) {
+                    if work.deactivate_user.as_ref() == Some(user) {
+                        retired::remember(self.pool, self.id, user, &org).await?;
+                    }
+                }
                 result?;
             }
             Step::Forget { serial } => {

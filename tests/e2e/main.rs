@@ -16,6 +16,7 @@ mod org_change;
 mod panics;
 mod product_role;
 mod proof;
+mod retired_users;
 mod revocation;
 mod secrets_hygiene;
 mod slots;

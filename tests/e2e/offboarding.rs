@@ -135,3 +135,27 @@ async fn forget_of_an_unknown_id_or_without_a_reason_is_bad_input(pool: PgPool) 
     let out = connectord(&world, &["connection", "forget", &unknown, "--reason", " "]).await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[sqlx::test]
+async fn forget_lists_the_retired_integration_user_kept_for_reuse(pool: PgPool) {
+    let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
+    let org = world.org("org1");
+    let id = ready(&world, "acme", &org).await;
+    let user = world.status(id).await.integration_user_id.unwrap();
+    store::set_enabled(&world.pool, id, false).await.unwrap();
+    world.converge(id).await;
+    org.faults().revoke_admin_refresh_token();
+
+    let out = connectord(
+        &world,
+        &["connection", "forget", &id.to_string(), "--reason", "gone"],
+    )
+    .await;
+
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains(&format!("deactivated integration user ({user})")),
+        "{printed}"
+    );
+}
