@@ -99,3 +99,27 @@ async fn a_user_a_person_deactivated_is_never_reused_by_later_sets(pool: PgPool)
         assert!(!snap.users.iter().any(|u| u.id == theirs && u.is_active));
     }
 }
+
+#[sqlx::test]
+async fn a_session_minted_before_the_user_was_retired_stays_dead_when_the_user_is_reused(
+    pool: PgPool,
+) {
+    let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
+    let org = world.org("org1");
+    let id = world.add("acme", &org, &["Account.Industry"], true).await;
+    converged_ready(&world, id).await;
+    let first = world.status(id).await.integration_user_id.unwrap();
+    let old = crate::revocation::agent(&world, id, &org).await.unwrap();
+    assert!(crate::revocation::reads(&old, "SELECT Industry FROM Account").await);
+
+    // Off (the user is deactivated, the old session is not used meanwhile), then on again.
+    store::set_enabled(&world.pool, id, false).await.unwrap();
+    world.converge(id).await;
+    store::set_enabled(&world.pool, id, true).await.unwrap();
+    converged_ready(&world, id).await;
+    assert_eq!(world.status(id).await.integration_user_id.unwrap(), first);
+
+    assert!(!crate::revocation::reads(&old, "SELECT Industry FROM Account").await);
+    let fresh = crate::revocation::agent(&world, id, &org).await.unwrap();
+    assert!(crate::revocation::reads(&fresh, "SELECT Industry FROM Account").await);
+}

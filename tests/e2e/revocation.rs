@@ -18,7 +18,7 @@ use crate::support::World;
 const THREE: [&str; 3] = ["Account.Name", "Account.Industry", "Contact.Email"];
 
 /// A client-credentials session of the connection's app in service, as the agent gets one.
-async fn agent(world: &World, id: Uuid, org: &OrgHandle) -> Result<AppSession, String> {
+pub(crate) async fn agent(world: &World, id: Uuid, org: &OrgHandle) -> Result<AppSession, String> {
     let (key, sealed) = record::active_credentials(&world.pool, id)
         .await
         .unwrap()
@@ -36,7 +36,7 @@ async fn agent(world: &World, id: Uuid, org: &OrgHandle) -> Result<AppSession, S
         .map_err(|e| e.to_string())
 }
 
-async fn reads(session: &AppSession, soql: &str) -> bool {
+pub(crate) async fn reads(session: &AppSession, soql: &str) -> bool {
     session.query::<Value>(soql).await.is_ok()
 }
 
