@@ -67,6 +67,9 @@ impl Actor {
             return true;
         }
         let name = format!("{}.{}", object.name, field.name);
+        if data.withheld_fields.contains(&name) {
+            return false;
+        }
         let sets: Vec<&str> = self.permission_sets(data).collect();
         data.table("FieldPermissions").iter().any(|p| {
             str_field(p, "ParentId").is_some_and(|parent| sets.contains(&parent))

@@ -240,6 +240,8 @@ pub fn update(
     new.insert("SystemModstamp".into(), now());
     let keep = rules::before_update(state, world, object, &old, &mut new)?;
     let id = ids::to_18(id);
+    let deactivated =
+        object.name == "User" && new.get("IsActive").and_then(Value::as_bool) == Some(false);
     if keep {
         rules::after_update(state, world, object, &old, &new);
         if let Some(slot) = state.data.find_mut(object.name, &id) {
@@ -247,6 +249,11 @@ pub fn update(
         }
     } else {
         state.data.remove(object.name, &id);
+    }
+    // A deactivated user's sessions end at once, not only when next used: reactivating the
+    // user later does not bring them back.
+    if deactivated {
+        state.sessions.retain(|_, s| ids::to_18(&s.user_id) != id);
     }
     rules::recompute(&mut state.data);
     Ok(())

@@ -246,6 +246,16 @@ impl OrgHandle {
             .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))
     }
 
+    /// No user but the admin can read `field` (`Object.Field`) from now on, whatever their
+    /// permission sets grant: a query naming it answers `INVALID_FIELD` ("No such column").
+    pub fn withhold_field(&self, field: &str) {
+        self.org
+            .lock()
+            .data
+            .withheld_fields
+            .insert(field.to_owned());
+    }
+
     /// Changes the daily API allowance.
     pub fn set_daily_api_limit(&self, limit: u64) {
         self.org.lock().config.daily_api_limit = limit;

@@ -24,6 +24,9 @@ pub struct Data {
     pub ecas: BTreeMap<String, EcaBundle>,
     /// How many of the wide objects' fields this org has (`OrgConfig::extra_custom_fields`).
     pub extra_custom_fields: u32,
+    /// `Object.Field` names no user but the admin can read, whatever the permission sets say
+    /// (as when the user's licence does not cover them): [`super::OrgHandle::withhold_field`].
+    pub withheld_fields: std::collections::BTreeSet<String>,
 }
 
 impl Data {

@@ -57,6 +57,9 @@ pub enum ErrorCode {
     /// does not imply (`FIELD_INTEGRITY_EXCEPTION` "… depends on permission(s): …"), one
     /// outside connectord's dependency table (issue 21 item 6).
     PermissionDependencyMissing,
+    /// The proof before `ready` named a required field that the integration user cannot read
+    /// although its permission set grants it (issue 20 item 6).
+    FieldNotReadable,
 }
 
 impl ErrorCode {
@@ -83,6 +86,7 @@ impl ErrorCode {
         Self::OAuthClientRejected,
         Self::ApiVersionUnavailable,
         Self::PermissionDependencyMissing,
+        Self::FieldNotReadable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -109,6 +113,7 @@ impl ErrorCode {
             Self::OAuthClientRejected => "oauth_client_rejected",
             Self::ApiVersionUnavailable => "api_version_unavailable",
             Self::PermissionDependencyMissing => "permission_dependency_missing",
+            Self::FieldNotReadable => "field_not_readable",
         }
     }
 
@@ -131,6 +136,7 @@ impl ErrorCode {
                 | Self::OAuthClientRejected
                 | Self::ApiVersionUnavailable
                 | Self::PermissionDependencyMissing
+                | Self::FieldNotReadable
         )
     }
 
@@ -200,6 +206,9 @@ impl ErrorCode {
             }
             Self::PermissionDependencyMissing => {
                 "add a field of the object the message names to the connection (`connectord connection fields ID --field Object.Field`) so connectord grants read on it, and report the dependency so it joins connectord's table"
+            }
+            Self::FieldNotReadable => {
+                "an org admin finds what keeps the integration user from reading the named field though its permission set grants it (the user's licence, a field restriction), then `connectord connection reconnect ID`; or drop the field with `connectord connection fields ID --field ...`"
             }
         }
     }

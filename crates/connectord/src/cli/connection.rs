@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::{BadInput, ConnectionCommand};
 use crate::{
     config::Settings,
+    reconcile::offboard::{self, ForgetError},
     secrets::Sealer,
     store::{self, NewConnection, Phase, StoreError},
 };
@@ -106,6 +107,7 @@ pub async fn run(settings: &Settings, command: ConnectionCommand) -> anyhow::Res
             let pool = store::connect(settings).await?;
             remove(&pool, id, timeout).await?;
         }
+        ConnectionCommand::Forget { id, reason } => forget(settings, id, &reason).await?,
     }
     Ok(())
 }
@@ -155,6 +157,34 @@ async fn remove(pool: &PgPool, id: Uuid, timeout: Duration) -> anyhow::Result<()
         }
         tokio::time::sleep(POLL_INTERVAL).await;
     }
+}
+
+/// `connection forget`: an unknown id or an empty reason is bad input (exit 2); a grant that
+/// still works is a refusal (exit 1) that says to disable first.
+async fn forget(settings: &Settings, id: Uuid, reason: &str) -> anyhow::Result<()> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(BadInput("--reason must say why the connection is forgotten".into()).into());
+    }
+    let sealer = Sealer::from_settings(&settings.secrets)?;
+    let salesforce = crate::salesforce::Salesforce::new(&settings.salesforce)?;
+    let pool = store::connect(settings).await?;
+    let forgotten = offboard::forget(&pool, &sealer, &salesforce, id, reason)
+        .await
+        .map_err(|e| match e {
+            ForgetError::NotFound(_) => BadInput(e.to_string()).into(),
+            other => anyhow::Error::from(other),
+        })?;
+    println!("connection {id}: forgotten ({})", forgotten.cause);
+    if forgotten.remnants.is_empty() {
+        println!("nothing was recorded in the org");
+    } else {
+        println!("left in the org, for its admin to delete by hand:");
+        for remnant in &forgotten.remnants {
+            println!("  {remnant}");
+        }
+    }
+    Ok(())
 }
 
 /// Reads the admin refresh token: the whole input, trimmed; one token, no inner whitespace.

@@ -314,6 +314,15 @@ pub enum ConnectionCommand {
         #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
         timeout: std::time::Duration,
     },
+    /// Only when the org can no longer be reached or the admin's grant is gone: delete the row
+    /// and its secrets, keep a `forgotten` event naming what was left in the org.
+    Forget {
+        /// The connection's id.
+        id: Uuid,
+        /// Why (kept in the `forgotten` event), e.g. "customer left, grant revoked".
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 /// An IP relaxation policy on the command line.

@@ -11,12 +11,15 @@ mod holder;
 pub mod model;
 pub mod names;
 pub mod observe;
+pub mod offboard;
 pub mod pacing;
 pub mod pass;
 pub mod plan;
 mod plan_access;
+mod proof;
 pub mod record;
 mod repoint;
+mod retired;
 pub mod steps;
 
 pub use holder::Holder;

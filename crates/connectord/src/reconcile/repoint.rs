@@ -151,7 +151,7 @@ impl Reconciler {
 }
 
 /// What may be left of one set, by name (and id where known); never a secret.
-fn describe_remnants(id: uuid::Uuid, set: &ComponentSet) -> Vec<String> {
+pub(super) fn describe_remnants(id: uuid::Uuid, set: &ComponentSet) -> Vec<String> {
     let names = SetNames::of(id, set);
     let mut left = Vec::new();
     if let Some(app) = &set.app {

@@ -11,7 +11,7 @@ use super::access;
 use super::model::{ComponentSet, Desired, Known, Role, Shape};
 use super::names::{MAX_SERIAL, SetNames, soql_literal};
 use super::plan::Step;
-use super::record;
+use super::{record, retired};
 use crate::salesforce::eca::{self, AppSpec, IpRelaxation};
 use crate::salesforce::{Org, SalesforceError};
 
@@ -132,11 +132,17 @@ impl Executor<'_> {
                 known.sets.push(set);
             }
             Step::EnsureAccess { serial, work } => {
+                let reuse = retired::reusable(self.pool, self.id, known).await?;
                 let set = set_mut(known, *serial);
                 let names = SetNames::of(self.id, set);
-                let result = access::ensure(self.org, &names, self.tenant_id, set, work).await;
+                let reused = reuse.as_deref();
+                let result = access::ensure(self.org, &names, self.tenant_id, set, work, reused);
+                let result = result.await;
                 set.verified = false;
                 record::save_set(self.pool, self.id, set).await?;
+                if reuse.is_some() && set.user.as_ref().map(|u| u.id.as_str()) == reused {
+                    retired::clear(self.pool, self.id).await?;
+                }
                 if let Err(SalesforceError::LicenseUnavailable { message }) = result {
                     return Err(self.licence_shortage(message).await.into());
                 }
@@ -187,11 +193,8 @@ impl Executor<'_> {
                     .await?;
                 let (key, secret) = self.credentials(*serial).await?;
                 let set = set_mut(known, *serial);
-                let probe = probe_query(set);
-                let verified = self
-                    .org
-                    .verify_client_credentials(&key, &secret, &probe)
-                    .await;
+                let probe = super::proof::probe_queries(set);
+                let verified = self.org.prove_reads(&key, &secret, &probe).await;
                 set.shape = *to;
                 set.app_policy_drift = false;
                 set.verified = verified.is_ok();
@@ -216,10 +219,8 @@ impl Executor<'_> {
             Step::Verify { serial } => {
                 let (key, secret) = self.credentials(*serial).await?;
                 let set = set_mut(known, *serial);
-                let probe = probe_query(set);
-                self.org
-                    .verify_client_credentials(&key, &secret, &probe)
-                    .await?;
+                let probe = super::proof::probe_queries(set);
+                self.org.prove_reads(&key, &secret, &probe).await?;
                 set.verified = true;
                 record::save_set(self.pool, self.id, set).await?;
                 record::mark_verified(self.pool, self.id, *serial).await?;
@@ -272,6 +273,12 @@ impl Executor<'_> {
                 let set = set_mut(known, *serial);
                 let result = access::teardown(self.org, set, work).await;
                 record::save_set(self.pool, self.id, set).await?;
+                let deactivated = set.user.as_ref().filter(|u| !u.active).map(|u| &u.id);
+                if let (Some(user), Some(org)) = (deactivated, self.org.org_id()) {
+                    if work.deactivate_user.as_ref() == Some(user) {
+                        retired::remember(self.pool, self.id, user, &org).await?;
+                    }
+                }
                 result?;
             }
             Step::Forget { serial } => {
@@ -378,17 +385,6 @@ pub fn app_query(app: &str) -> String {
         "SELECT Id FROM ExternalClientApplication WHERE DeveloperName = {}",
         soql_literal(app)
     )
-}
-
-/// The one read that proves a connection: on a granted object, or the user's own record.
-fn probe_query(set: &ComponentSet) -> String {
-    match set.fields.iter().next() {
-        Some(field) => format!("SELECT Id FROM {} LIMIT 1", field.object()),
-        None => {
-            let user = set.user.as_ref().map(|u| u.id.as_str()).unwrap_or_default();
-            format!("SELECT Id FROM User WHERE Id = {}", soql_literal(user))
-        }
-    }
 }
 
 /// The detail of a step's event: what was done, never a secret.

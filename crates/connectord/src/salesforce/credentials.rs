@@ -107,28 +107,121 @@ impl Org {
         consumer_secret: &SecretString,
         probe_soql: &str,
     ) -> Result<(), SalesforceError> {
+        let probes = [probe_soql.to_owned()];
+        self.prove_reads(consumer_key, consumer_secret, &probes)
+            .await
+    }
+
+    /// Mints a client-credentials token with the key and secret, then runs every query of
+    /// `probes` with it: one GET for one query, else Composite calls of up to
+    /// [`PROBES_PER_CALL`] query subrequests each (Salesforce's limit on query subrequests in
+    /// one Composite call). The first query that fails is the error (a field the run-as user
+    /// cannot read is `INVALID_FIELD`, i.e. [`SalesforceError::UnknownField`]).
+    pub async fn prove_reads(
+        &self,
+        consumer_key: &str,
+        consumer_secret: &SecretString,
+        probes: &[String],
+    ) -> Result<(), SalesforceError> {
         let instance = self.instance_url();
         let token = self
             .patient_app_token(&instance, consumer_key, consumer_secret)
             .await?;
         let base = token.instance_url.clone().unwrap_or(instance);
         let base = self.sf().instance_policy().check(&base)?;
-        let mut url = base
-            .join(&self.data_path("query"))
-            .map_err(|e| SalesforceError::Setup(e.to_string()))?;
-        url.query_pairs_mut().append_pair("q", probe_soql);
-        let answer = self
-            .sf()
-            .http()
-            .send(Method::GET, &url, |client| {
-                client
-                    .get(url.clone())
-                    .bearer_auth(token.token.expose_secret())
-                    .header(reqwest::header::ACCEPT, "application/json")
-            })
-            .await?;
-        decode::<serde_json::Value>(&answer).map(|_| ())
+        let bearer = token.token;
+        if let [probe] = probes {
+            let mut url = self.join(&base, "query")?;
+            url.query_pairs_mut().append_pair("q", probe);
+            let answer = self.send_as(&bearer, Method::GET, &url, None).await?;
+            return decode::<serde_json::Value>(&answer)
+                .map(|_| ())
+                .map_err(not_readable);
+        }
+        let url = self.join(&base, "composite")?;
+        for chunk in probes.chunks(PROBES_PER_CALL) {
+            let requests: Vec<serde_json::Value> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, q)| {
+                    let q: String = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
+                    serde_json::json!({
+                        "method": "GET",
+                        "url": self.data_path(&format!("query?q={q}")),
+                        "referenceId": format!("probe{i}"),
+                    })
+                })
+                .collect();
+            let body = serde_json::json!({ "allOrNone": false, "compositeRequest": requests });
+            let answer = self
+                .send_as(&bearer, Method::POST, &url, Some(&body))
+                .await?;
+            let answer: ProbeAnswer = decode(&answer)?;
+            if let Some(error) = answer.composite_response.iter().find_map(|r| r.error()) {
+                return Err(not_readable(error));
+            }
+        }
+        Ok(())
     }
+
+    fn join(&self, base: &url::Url, rest: &str) -> Result<url::Url, SalesforceError> {
+        base.join(&self.data_path(rest))
+            .map_err(|e| SalesforceError::Setup(e.to_string()))
+    }
+
+    /// One request authorised with an app's token (not the admin's).
+    async fn send_as(
+        &self,
+        bearer: &SecretString,
+        method: Method,
+        url: &url::Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<super::http::Answer, SalesforceError> {
+        self.sf()
+            .http()
+            .send(method.clone(), url, |client| {
+                let request = client
+                    .request(method.clone(), url.clone())
+                    .bearer_auth(bearer.expose_secret())
+                    .header(reqwest::header::ACCEPT, "application/json");
+                match body {
+                    Some(body) => request.json(body),
+                    None => request,
+                }
+            })
+            .await
+            .map_err(Into::into)
+    }
+}
+
+/// A probe's `INVALID_FIELD` ("No such column 'Email' on entity 'Contact'"): the field was
+/// granted (unknown names fail the grant before), so the run-as user cannot read it.
+fn not_readable(error: SalesforceError) -> SalesforceError {
+    let SalesforceError::UnknownField { field, message } = error else {
+        return error;
+    };
+    let named = message
+        .split_once("No such column '")
+        .and_then(|(_, rest)| rest.split_once("' on entity '"))
+        .and_then(|(column, rest)| Some((column, rest.split_once('\'')?.0)))
+        .map(|(column, object)| format!("{object}.{column}"));
+    let message = message
+        .lines()
+        .rfind(|l| l.contains("No such column"))
+        .map_or_else(|| message.clone(), str::to_owned);
+    SalesforceError::FieldNotReadable {
+        field: named.unwrap_or(field),
+        message,
+    }
+}
+
+/// Query subrequests Salesforce takes in one Composite call.
+pub const PROBES_PER_CALL: usize = 5;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProbeAnswer {
+    composite_response: Vec<super::SubResponse>,
 }
 
 impl Org {

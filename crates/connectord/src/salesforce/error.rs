@@ -65,6 +65,13 @@ pub enum SalesforceError {
     )]
     UnknownField { field: String, message: String },
 
+    /// The proof before `ready` could not read a required field with the app's token although
+    /// the permission set grants it (`INVALID_FIELD`, "No such column", on the probe).
+    #[error(
+        "the integration user cannot read the field {field} although its permission set grants it ({message})"
+    )]
+    FieldNotReadable { field: String, message: String },
+
     #[error(
         "the Salesforce org has no free licence for the integration user ({message}): free one or buy more, then reconnect"
     )]
@@ -189,6 +196,7 @@ impl SalesforceError {
             Self::AdminTokenRevoked { .. } => ErrorCode::AdminTokenRevoked,
             Self::ApiLimitExceeded => ErrorCode::ApiLimitExceeded,
             Self::UnknownField { .. } => ErrorCode::UnknownField,
+            Self::FieldNotReadable { .. } => ErrorCode::FieldNotReadable,
             Self::LicenseUnavailable { .. } => ErrorCode::LicenseUnavailable,
             Self::IpRestricted { .. } => ErrorCode::IpRestricted,
             Self::DeployFailed { .. } => ErrorCode::DeployFailed,

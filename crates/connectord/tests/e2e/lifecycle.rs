@@ -270,7 +270,10 @@ async fn reconnecting_deletes_everything_and_creates_it_anew(pool: PgPool) {
 
     let after = world.status(id).await;
     assert_ne!(after.consumer_key, before.consumer_key);
-    assert_ne!(after.integration_user_id, before.integration_user_id);
+    // The user torn down is reused for the new set (issue 20 item 5): a new username, a new
+    // permission set, and no deactivated user left behind.
+    assert_ne!(after.integration_username, before.integration_username);
+    assert_ne!(after.permission_set_id, before.permission_set_id);
     assert_exactly_one_connection(&org, &FIELDS);
     let trail = world.trail(id).await;
     let removed = trail.rfind("remove_access ok").expect("old access removed");

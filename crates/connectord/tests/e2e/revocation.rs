@@ -46,11 +46,11 @@ async fn session(
 }
 
 /// A client-credentials session of the connection's app in service, as the agent gets one.
-async fn agent(world: &World, id: Uuid, org: &OrgHandle) -> Result<AppSession, String> {
+pub(crate) async fn agent(world: &World, id: Uuid, org: &OrgHandle) -> Result<AppSession, String> {
     session(world, org, &credentials(world, id).await).await
 }
 
-async fn reads(session: &AppSession, soql: &str) -> bool {
+pub(crate) async fn reads(session: &AppSession, soql: &str) -> bool {
     session.query::<Value>(soql).await.is_ok()
 }
 

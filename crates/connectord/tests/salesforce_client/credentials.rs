@@ -159,3 +159,55 @@ async fn a_rejected_client_credentials_grant_is_an_error_without_the_secret() {
     );
     assert!(!format!("{e} {e:?}").contains(CONSUMER_SECRET));
 }
+
+#[tokio::test]
+async fn the_proof_of_fields_on_three_objects_is_one_composite_call_naming_each_field() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/services/oauth2/token"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(token_body(APP_TOKEN, &server.uri())),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let probes = [
+        "SELECT Id, Industry FROM Account LIMIT 1",
+        "SELECT Id, Email FROM Contact LIMIT 1",
+        "SELECT Id, Status FROM Lead LIMIT 1",
+    ]
+    .map(String::from);
+    let requests: Vec<serde_json::Value> = probes
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let q: String = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
+            json!({"method": "GET", "url": format!("{API}/query?q={q}"), "referenceId": format!("probe{i}")})
+        })
+        .collect();
+    Mock::given(method("POST"))
+        .and(path(format!("{API}/composite")))
+        .and(bearer_token(APP_TOKEN))
+        .and(wiremock::matchers::body_json(
+            json!({"allOrNone": false, "compositeRequest": requests}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"compositeResponse": [
+            {"referenceId": "probe0", "httpStatusCode": 200, "body": {"totalSize": 0, "done": true, "records": []}},
+            {"referenceId": "probe1", "httpStatusCode": 400, "body": [{"errorCode": "INVALID_FIELD",
+                "message": "\nSELECT Id, Email FROM Contact LIMIT 1\n           ^\nERROR at Row:1:Column:12\nNo such column 'Email' on entity 'Contact'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name."}]},
+            {"referenceId": "probe2", "httpStatusCode": 200, "body": {"totalSize": 0, "done": true, "records": []}}
+        ]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let e = org_on(&server)
+        .prove_reads(CONSUMER_KEY, &SecretString::from(CONSUMER_SECRET), &probes)
+        .await
+        .unwrap_err();
+
+    match e {
+        SalesforceError::FieldNotReadable { field, .. } => assert_eq!(field, "Contact.Email"),
+        other => panic!("expected field_not_readable, got {other:?}"),
+    }
+}

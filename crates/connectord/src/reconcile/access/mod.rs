@@ -17,7 +17,7 @@ pub use teardown::teardown;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::model::ComponentSet;
+use super::model::{ComponentSet, UserState};
 use super::names::{SetNames, soql_literal};
 use super::observe::{INTEGRATION_PSL, query_path};
 use super::plan::AccessWork;
@@ -68,18 +68,32 @@ fn user_body(names: &SetNames, tenant: &str) -> Value {
     })
 }
 
+/// A retired integration user made the new set's: renamed (Salesforce lets an admin edit an
+/// inactive user's Username) and reactivated; it keeps its profile.
+fn reuse_body(names: &SetNames, tenant: &str) -> Value {
+    let mut body = user_body(names, tenant);
+    if let Some(fields) = body.as_object_mut() {
+        fields.remove("ProfileId");
+        fields.insert("IsActive".into(), Value::Bool(true));
+    }
+    body
+}
+
 fn truncate(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
 
 /// Creates or repairs what `work` lists, recording every id into `set` as soon as it is known.
+/// A user to create is `reuse` (a retired integration user of this connection) when given.
 pub async fn ensure(
     org: &Org,
     names: &SetNames,
     tenant: &str,
     set: &mut ComponentSet,
     work: &AccessWork,
+    reuse: Option<&str>,
 ) -> Result<(), SalesforceError> {
+    let reuse = reuse.filter(|_| work.create_user);
     // Fields the org does not have fail here, before anything is created; fields that take no
     // field permission are readable through the object and recorded as such.
     let classified;
@@ -95,7 +109,13 @@ pub async fn ensure(
         &classified
     };
     let mut core: Vec<Op> = Vec::new();
-    if work.create_user {
+    if let Some(id) = reuse {
+        core.push(Op {
+            request: Subrequest::new(Method::PATCH, format!("sobjects/User/{id}"), "reuse")
+                .with_body(reuse_body(names, tenant)),
+            heavy: false,
+        });
+    } else if work.create_user {
         core.push(query(
             "profile",
             format!(
@@ -109,8 +129,9 @@ pub async fn ensure(
             heavy: false,
         });
     }
-    let user_ref = match &set.user {
-        Some(u) if !work.create_user => u.id.clone(),
+    let user_ref = match (&set.user, reuse) {
+        (Some(u), _) if !work.create_user => u.id.clone(),
+        (_, Some(id)) => id.to_owned(),
         _ => "@{user.id}".to_owned(),
     };
     if work.assign_license {
@@ -175,6 +196,12 @@ pub async fn ensure(
         .await
         .map_err(lookups::name_missing_lookup)?;
     take_answers(set, work, &answers)?;
+    if let Some(id) = reuse {
+        set.user = Some(UserState {
+            id: id.to_owned(),
+            active: true,
+        });
+    }
 
     // The rest, with the permission set's id now known.
     let ps_id = set
