@@ -197,9 +197,11 @@ async fn an_exhausted_allowance_backs_off_with_one_request_per_pass(pool: PgPool
                 code: ErrorCode::ApiLimitExceeded
             }
         );
-        // The token grant is not an API call; the first REST call is refused and not retried.
+        // The token grant and the org's versions list (read once per process, unauthenticated)
+        // are not API calls; the first REST call is refused and not retried.
         let spent = requests.get() - before;
-        assert!(spent <= 2, "pass {attempt}: {spent} requests");
+        let allowed = if attempt == 1 { 3 } else { 2 };
+        assert!(spent <= allowed, "pass {attempt}: {spent} requests");
         let status = world.status(id).await;
         assert_eq!(status.attempts, attempt);
         waits.push(status.next_attempt_at.unwrap() - Utc::now());
