@@ -10,10 +10,34 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::fence;
-use super::model::Known;
+use super::model::{ComponentSet, Known, Role};
+use super::plan::TeardownWork;
+use super::record;
+
+/// Records `set` after its access was torn down. When connectord itself just deactivated its
+/// user, the set is on its way out even if the row is turned on again before it is gone (its
+/// user is never taken for one a person deactivated), and the user is remembered for reuse.
+pub async fn record_teardown(
+    pool: &PgPool,
+    id: Uuid,
+    org: Option<String>,
+    set: &mut ComponentSet,
+    work: &TeardownWork,
+) -> sqlx::Result<()> {
+    let ours = set.user.clone().filter(|u| !u.active).map(|u| u.id);
+    let ours = ours.filter(|u| work.deactivate_user.as_ref() == Some(u));
+    if ours.is_some() {
+        set.role = Role::Retiring;
+    }
+    record::save_set(pool, id, set).await?;
+    match (ours, org) {
+        (Some(user), Some(org)) => remember(pool, id, &user, &org).await,
+        _ => Ok(()),
+    }
+}
 
 /// Remembers `user` (just deactivated by connectord in org `org`) for the next set.
-pub async fn remember(pool: &PgPool, id: Uuid, user: &str, org: &str) -> sqlx::Result<()> {
+async fn remember(pool: &PgPool, id: Uuid, user: &str, org: &str) -> sqlx::Result<()> {
     write(pool, id, Some(user), Some(org)).await
 }
 

@@ -272,13 +272,7 @@ impl Executor<'_> {
             Step::RemoveAccess { serial, work } => {
                 let set = set_mut(known, *serial);
                 let result = access::teardown(self.org, set, work).await;
-                record::save_set(self.pool, self.id, set).await?;
-                let deactivated = set.user.as_ref().filter(|u| !u.active).map(|u| &u.id);
-                if let (Some(user), Some(org)) = (deactivated, self.org.org_id()) {
-                    if work.deactivate_user.as_ref() == Some(user) {
-                        retired::remember(self.pool, self.id, user, &org).await?;
-                    }
-                }
+                retired::record_teardown(self.pool, self.id, self.org.org_id(), set, work).await?;
                 result?;
             }
             Step::Forget { serial } => {

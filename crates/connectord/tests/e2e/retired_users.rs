@@ -123,3 +123,24 @@ async fn a_session_minted_before_the_user_was_retired_stays_dead_when_the_user_i
     let fresh = crate::revocation::agent(&world, id, &org).await.unwrap();
     assert!(crate::revocation::reads(&fresh, "SELECT Industry FROM Account").await);
 }
+
+#[sqlx::test]
+async fn a_turn_off_cut_after_deactivating_the_user_then_turned_on_again_is_ready_not_action_required(
+    pool: PgPool,
+) {
+    let world = World::start(pool, SimulatorConfig::with_orgs(1)).await;
+    let org = world.org("org1");
+    let id = world.add("acme", &org, &["Account.Industry"], true).await;
+    converged_ready(&world, id).await;
+    let first = world.status(id).await.integration_user_id.unwrap();
+
+    store::set_enabled(&world.pool, id, false).await.unwrap();
+    // Only the first step (access cut: the user deactivated), as if the process died there.
+    world.reconciler.reconcile_cut_after(id, 1).await.unwrap();
+    store::set_enabled(&world.pool, id, true).await.unwrap();
+    converged_ready(&world, id).await;
+
+    // Our own deactivation is not taken for a person's: the user is reused, not reported.
+    assert_eq!(world.status(id).await.integration_user_id.unwrap(), first);
+    assert!(deactivated_integration_users(&org).is_empty());
+}
